@@ -1,0 +1,38 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RetryPolicy } from '../config';
+
+const MAX_DELAY_MS = 30_000;
+
+/**
+ * Calls `attempt` until it succeeds, waiting with exponential back-off
+ * between failures; after `policy.attempts` failures throws the last error.
+ */
+export async function withRetry<T>(
+  what: string,
+  policy: RetryPolicy,
+  attempt: () => Promise<T>,
+  onFailure: (info: { what: string; attempt: number; of: number; delayMs: number; error: unknown }) => void,
+  signal?: AbortSignal,
+): Promise<T> {
+  let delayMs = policy.initialDelayMs;
+  for (let n = 1; ; n += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (n >= policy.attempts || signal?.aborted) {
+        throw new Error(`Could not connect to ${what} after ${n} attempt${n === 1 ? '' : 's'}: ${describe(error)}`, {
+          cause: error,
+        });
+      }
+      onFailure({ what, attempt: n, of: policy.attempts, delayMs, error });
+      await sleep(delayMs, undefined, { signal });
+      delayMs = Math.min(delayMs * 2, MAX_DELAY_MS);
+    }
+  }
+}
+
+export function describe(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}

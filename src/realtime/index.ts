@@ -1,0 +1,211 @@
+import type { Server, Socket } from 'socket.io';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { z } from 'zod';
+import type { RequestHandler } from 'express';
+import type { SessionData } from 'express-session';
+import type {
+  Ack,
+  ClientToServerEvents,
+  InterServerEvents,
+  PresenceDTO,
+  ServerInfo,
+  ServerToClientEvents,
+  SocketData,
+  UserDTO,
+} from '../shared/protocol';
+import type { ChatService } from '../services/chat';
+import { ChatError, isExpected, toErrorBody } from '../services/errors';
+import {
+  createRoomPayload,
+  firstIssue,
+  historyPayload,
+  joinRoomPayload,
+  sendMessagePayload,
+  typingPayload,
+} from '../services/schemas';
+import type { Logger } from '../lib/logger';
+
+export type ChatIO = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface RealtimeDeps {
+  chat: ChatService;
+  logger: Logger;
+  /** The same express-session middleware the HTTP app uses. */
+  sessionMiddleware: RequestHandler;
+  serverInfo: () => ServerInfo;
+  /** How often each replica re-sends presence for its rooms (covers replicas that died). */
+  presenceRefreshMs: number;
+}
+
+/** Socket.IO room names: one per chat room, and one per session for sign-out. */
+export const roomChannel = (roomId: string) => `room:${roomId}`;
+export const sessionChannel = (sessionId: string) => `session:${sessionId}`;
+
+declare module 'express-session' {
+  interface SessionData {
+    userId: string;
+  }
+}
+
+/** Wires authentication and the chat's event handlers onto `io`; returns a stop function. */
+export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): void } {
+  const { chat, logger } = deps;
+  const log = logger.child({ component: 'realtime' });
+  // 20 messages per 10 s per person and replica: generous for people, a wall for scripts.
+  const sendLimiter = new RateLimiterMemory({ points: 20, duration: 10 });
+  const createLimiter = new RateLimiterMemory({ points: 5, duration: 60 });
+
+  io.engine.use(deps.sessionMiddleware);
+
+  io.use(async (socket, next) => {
+    // io.engine.use(sessionMiddleware) put the session on the handshake request.
+    const { session, sessionID } = socket.request as typeof socket.request & {
+      session?: Partial<SessionData>;
+      sessionID?: string;
+    };
+    const userId = session?.userId;
+    if (!userId || !sessionID) return next(connectError('UNAUTHORIZED', 'Sign in first'));
+    try {
+      const user = await chat.findUser(userId);
+      if (!user) return next(connectError('UNAUTHORIZED', 'Sign in again'));
+      socket.data = { user, sessionId: sessionID, roomId: null };
+      next();
+    } catch (error) {
+      const body = toErrorBody(error);
+      next(connectError(body.code, body.message));
+    }
+  });
+
+  const presenceOf = async (roomId: string): Promise<PresenceDTO> => {
+    const sockets = await io.in(roomChannel(roomId)).fetchSockets();
+    const byId = new Map<string, UserDTO>();
+    for (const s of sockets) byId.set(s.data.user.id, s.data.user);
+    // Socket data is set at connection; names and photos may have changed since.
+    const fresh = await chat.findUsers([...byId.keys()]).catch(() => []);
+    for (const user of fresh) byId.set(user.id, user);
+    const users = [...byId.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return { roomId, users, count: users.length };
+  };
+
+  const publishPresence = async (roomId: string) => {
+    try {
+      io.to(roomChannel(roomId)).emit('presence', await presenceOf(roomId));
+    } catch (error) {
+      // A replica that just died makes fetchSockets time out; the periodic refresh catches up.
+      log.warn({ err: error, roomId }, 'presence update failed');
+    }
+  };
+
+  // Replicas that die send no "disconnect": each replica refreshes its own clients' view.
+  const refreshTimer = setInterval(() => {
+    for (const channel of io.of('/').adapter.rooms.keys()) {
+      if (!channel.startsWith('room:')) continue;
+      const roomId = channel.slice('room:'.length);
+      presenceOf(roomId)
+        .then((presence) => io.local.to(channel).emit('presence', presence))
+        .catch((error) => log.debug({ err: error, roomId }, 'presence refresh failed'));
+    }
+  }, deps.presenceRefreshMs);
+  refreshTimer.unref();
+
+  io.on('connection', (socket: ChatSocket) => {
+    const { user } = socket.data;
+    socket.join(sessionChannel(socket.data.sessionId));
+    socket.emit('welcome', { user, server: deps.serverInfo() });
+
+    const leaveCurrentRoom = () => {
+      const previous = socket.data.roomId;
+      if (!previous) return;
+      socket.leave(roomChannel(previous));
+      socket.data.roomId = null;
+      void publishPresence(previous);
+    };
+
+    on(socket, 'room:list', null, async () => ({ rooms: await chat.listRooms() }));
+
+    on(socket, 'room:create', createRoomPayload, async ({ name }) => {
+      await consume(createLimiter, user.id, 'Too many new rooms, wait a minute');
+      const room = await chat.createRoom(name);
+      io.emit('room:created', room);
+      return { room };
+    });
+
+    on(socket, 'room:join', joinRoomPayload, async ({ roomId }) => {
+      const opened = await chat.openRoom(roomId);
+      if (socket.data.roomId !== roomId) {
+        leaveCurrentRoom();
+        socket.join(roomChannel(roomId));
+        socket.data.roomId = roomId;
+      }
+      const presence = await presenceOf(roomId).catch(() => ({ roomId, users: [user], count: 1 }));
+      socket.to(roomChannel(roomId)).emit('presence', presence);
+      return { ...opened, presence };
+    });
+
+    on(socket, 'message:send', sendMessagePayload, async ({ roomId, text, clientId }) => {
+      if (socket.data.roomId !== roomId) throw new ChatError('NOT_IN_ROOM', 'Join the room before sending to it');
+      await consume(sendLimiter, user.id, 'You are sending too fast, slow down');
+      const message = await chat.sendMessage(user, roomId, text, clientId);
+      io.to(roomChannel(roomId)).emit('message', message);
+      io.except(roomChannel(roomId)).emit('room:activity', { roomId, messageId: message.id });
+      return { message };
+    });
+
+    on(socket, 'message:history', historyPayload, async ({ roomId, before, limit }) =>
+      chat.olderMessages(roomId, before, limit),
+    );
+
+    socket.on('typing', (payload) => {
+      const parsed = typingPayload.safeParse(payload);
+      if (!parsed.success || socket.data.roomId !== parsed.data.roomId) return;
+      socket.to(roomChannel(parsed.data.roomId)).emit('typing', { ...parsed.data, user: socket.data.user });
+    });
+
+    socket.on('disconnect', () => {
+      const roomId = socket.data.roomId;
+      if (roomId) void publishPresence(roomId);
+    });
+  });
+
+  /** Validate → run → ack; a bad payload or a failure becomes an error ack, never a crash. */
+  function on<E extends keyof ClientToServerEvents, S extends z.ZodType | null, R extends object>(
+    socket: ChatSocket,
+    event: E,
+    schema: S,
+    run: (payload: S extends z.ZodType ? z.output<S> : undefined) => Promise<R>,
+  ) {
+    const listener = async (...args: unknown[]) => {
+      const ack = args.at(-1);
+      if (typeof ack !== 'function') return; // every request event takes an acknowledgement
+      const reply = ack as (res: Ack<R>) => void;
+      try {
+        let payload: unknown;
+        if (schema) {
+          const parsed = schema.safeParse(args.length > 1 ? args[0] : undefined);
+          if (!parsed.success) throw new ChatError('INVALID_PAYLOAD', firstIssue(parsed.error));
+          payload = parsed.data;
+        }
+        reply({ ok: true, ...(await run(payload as never)) });
+      } catch (error) {
+        if (!isExpected(error)) log.error({ err: error, event }, 'socket handler failed');
+        reply({ ok: false, error: toErrorBody(error) });
+      }
+    };
+    socket.on(event, listener as never);
+  }
+
+  return { close: () => clearInterval(refreshTimer) };
+}
+
+async function consume(limiter: RateLimiterMemory, key: string, message: string) {
+  try {
+    await limiter.consume(key);
+  } catch {
+    throw new ChatError('RATE_LIMITED', message);
+  }
+}
+
+function connectError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { data: { code, message } });
+}

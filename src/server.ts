@@ -1,0 +1,105 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import session from 'express-session';
+import { Server } from 'socket.io';
+import type { Broker } from './adapters/broker';
+import type { Config } from './config';
+import { createApp } from './http/app';
+import type { Logger } from './lib/logger';
+import { createRealtime, sessionChannel, type ChatIO } from './realtime';
+import { createChatService } from './services/chat';
+import type { ServerInfo } from './shared/protocol';
+import type { Store } from './store/types';
+import { createAvatarStorage } from './uploads/avatars';
+
+export interface ChatServerDeps {
+  config: Config;
+  store: Store;
+  broker: Broker;
+  logger: Logger;
+}
+
+export interface ChatServer {
+  http: HttpServer;
+  io: ChatIO;
+  /** Starts listening; resolves with the port (useful with PORT=0). */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Stops accepting, disconnects clients, and closes the HTTP server (not the store or broker). */
+  close(): Promise<void>;
+}
+
+/** Builds the HTTP app and the Socket.IO server on top of a connected store and broker. */
+export async function createChatServer({ config, store, broker, logger }: ChatServerDeps): Promise<ChatServer> {
+  const chat = createChatService(store);
+  const avatars = createAvatarStorage(config.storageVolume);
+  await avatars.init();
+  await chat.defaultRoom();
+
+  const sessionMiddleware = session({
+    name: 'chat.sid',
+    secret: config.session.secret,
+    store: store.createSessionStore(),
+    resave: false,
+    saveUninitialized: false,
+    proxy: config.trustProxy !== false,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: config.session.maxAgeMs },
+  });
+
+  const serverInfo = (): ServerInfo => ({
+    instance: config.instanceName,
+    broker: broker.kind === 'none' ? 'none' : `${broker.kind}${broker.isConnected() ? '' : ' (disconnected)'}`,
+    store: store.kind,
+  });
+
+  const http = createServer();
+  const io: ChatIO = new Server(http, {
+    adapter: broker.adapter,
+    // Messages are at most 2000 characters; 64 KB leaves room for JSON and framing, no more.
+    maxHttpBufferSize: 64 * 1024,
+    serveClient: false,
+    cors: undefined,
+  });
+
+  const app = createApp({
+    config,
+    chat,
+    avatars,
+    logger,
+    sessionMiddleware,
+    serverInfo,
+    readiness: [
+      { name: 'store', kind: store.kind, ready: () => store.isReady() },
+      { name: 'broker', kind: broker.kind, ready: () => broker.isConnected() },
+    ],
+    onSignOut: (sessionId) => io.in(sessionChannel(sessionId)).disconnectSockets(true),
+    onUserUpdated: (user) => io.emit('user:updated', user),
+  });
+  http.on('request', app);
+
+  const realtime = createRealtime(io, {
+    chat,
+    logger,
+    sessionMiddleware,
+    serverInfo,
+    presenceRefreshMs: Math.max(1000, config.adapterHeartbeat.timeoutMs),
+  });
+
+  return {
+    http,
+    io,
+    listen: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          http.off('error', reject);
+          const address = http.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      }),
+    close: async () => {
+      realtime.close();
+      // io.close() disconnects local sockets, closes the adapter and the HTTP server.
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      http.closeAllConnections();
+    },
+  };
+}

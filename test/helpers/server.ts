@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { connectBroker, type Broker } from '../../src/adapters/broker';
+import { loadConfig, type Env } from '../../src/config';
+import { silentLogger } from '../../src/lib/logger';
+import { createChatServer, type ChatServer } from '../../src/server';
+import { createMemoryStore } from '../../src/store/memory';
+import type { Store } from '../../src/store/types';
+
+export interface TestServer {
+  url: string;
+  port: number;
+  server: ChatServer;
+  store: Store;
+  broker: Broker;
+  storageVolume: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real app in this process on a free port. Pass `store` to share
+ * one between servers, `env` for configuration (brokers, limits...).
+ */
+export async function startServer(options: { env?: Env; store?: Store; storageVolume?: string } = {}): Promise<TestServer> {
+  const ownVolume = !options.storageVolume;
+  const storageVolume = options.storageVolume ?? (await mkdtemp(path.join(tmpdir(), 'chat-uploads-')));
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STORAGE_VOLUME: storageVolume, ...options.env });
+  const store = options.store ?? createMemoryStore();
+  const broker = await connectBroker(config, silentLogger);
+  const server = await createChatServer({ config, store, broker, logger: silentLogger });
+  const port = await server.listen(0, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    store,
+    broker,
+    storageVolume,
+    async close() {
+      await server.close();
+      await broker.close();
+      if (!options.store) await store.close();
+      if (ownVolume) await rm(storageVolume, { recursive: true, force: true });
+    },
+  };
+}
