@@ -50,15 +50,6 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     store: store.kind,
   });
 
-  const http = createServer();
-  const io: ChatIO = new Server(http, {
-    adapter: broker.adapter,
-    // Messages are at most 2000 characters; 64 KB leaves room for JSON and framing, no more.
-    maxHttpBufferSize: 64 * 1024,
-    serveClient: false,
-    cors: undefined,
-  });
-
   const app = createApp({
     config,
     chat,
@@ -73,7 +64,16 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     onSignOut: (sessionId) => io.in(sessionChannel(sessionId)).disconnectSockets(true),
     onUserUpdated: (user) => io.emit('user:updated', user),
   });
-  http.on('request', app);
+  // The app must be the server's request listener before Socket.IO attaches, so
+  // engine.io can keep /socket.io/ requests away from Express.
+  const http = createServer(app);
+  const io: ChatIO = new Server(http, {
+    adapter: broker.adapter,
+    // Messages are at most 2000 characters; 64 KB leaves room for JSON and framing, no more.
+    maxHttpBufferSize: 64 * 1024,
+    serveClient: false,
+    cors: undefined,
+  });
 
   const realtime = createRealtime(io, {
     chat,

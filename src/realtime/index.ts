@@ -56,17 +56,17 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): void 
   const sendLimiter = new RateLimiterMemory({ points: 20, duration: 10 });
   const createLimiter = new RateLimiterMemory({ points: 5, duration: 60 });
 
-  io.engine.use(deps.sessionMiddleware);
-
   io.use(async (socket, next) => {
-    // io.engine.use(sessionMiddleware) put the session on the handshake request.
-    const { session, sessionID } = socket.request as typeof socket.request & {
-      session?: Partial<SessionData>;
-      sessionID?: string;
-    };
-    const userId = session?.userId;
-    if (!userId || !sessionID) return next(connectError('UNAUTHORIZED', 'Sign in first'));
+    const request = socket.request as typeof socket.request & { session?: Partial<SessionData>; sessionID?: string };
     try {
+      // The socket only reads the session, so express-session gets a throwaway
+      // response: it must not hook the headers of engine.io's long-lived responses.
+      await new Promise<void>((resolve, reject) =>
+        deps.sessionMiddleware(request as never, {} as never, (error?: unknown) => (error ? reject(error) : resolve())),
+      );
+      const { session, sessionID } = request;
+      const userId = session?.userId;
+      if (!userId || !sessionID) return next(connectError('UNAUTHORIZED', 'Sign in first'));
       const user = await chat.findUser(userId);
       if (!user) return next(connectError('UNAUTHORIZED', 'Sign in again'));
       socket.data = { user, sessionId: sessionID, roomId: null };
