@@ -1,6 +1,10 @@
-import { createAdapter as createRedisAdapter } from '@socket.io/redis-adapter';
+import { RedisAdapter } from '@socket.io/redis-adapter';
+import amqp from 'amqplib';
+import { connect as connectNats, Events as NatsEvents } from 'nats';
 import { createClient } from 'redis';
 import type { ServerOptions } from 'socket.io';
+import { createAdapter as createAmqpAdapter } from './amqp';
+import { createAdapter as createNatsAdapter } from './nats';
 import type { BrokerKind, Config } from '../config';
 import type { Logger } from '../lib/logger';
 import { describe, withRetry } from '../lib/retry';
@@ -28,8 +32,9 @@ export async function connectBroker(config: Config, logger: Logger): Promise<Bro
     case 'redis':
       return connectRedis(broker.url, config, logger);
     case 'rabbitmq':
+      return connectRabbit(broker.url, config, logger);
     case 'nats':
-      throw new Error(`${broker.kind} is not wired yet`);
+      return connectNatsBroker(broker.servers, config, logger);
   }
 }
 
@@ -78,10 +83,122 @@ async function connectRedis(url: string, config: Config, logger: Logger): Promis
   return {
     kind: 'redis',
     target: redact(url),
-    adapter: createRedisAdapter(pub, sub, { key: config.brokerPrefix }),
+    adapter: function (nsp: any) {
+      return new ResilientRedisAdapter(nsp, pub, sub, { key: config.brokerPrefix });
+    },
     isConnected: () => pub.isReady && sub.isReady,
     close: async () => {
       await Promise.allSettled([pub.quit(), sub.quit()]);
     },
+  };
+}
+
+/**
+ * The official adapter counts servers with PUBSUB NUMSUB, which node-redis
+ * queues while disconnected: fetchSockets() and serverSideEmit() acks would
+ * hang until the broker is back. Cut off from the others, this server is alone.
+ */
+class ResilientRedisAdapter extends RedisAdapter {
+  constructor(nsp: any, private readonly pub: { isReady: boolean }, sub: unknown, opts: { key: string }) {
+    super(nsp, pub, sub, opts);
+  }
+
+  override serverCount(): Promise<number> {
+    return this.pub.isReady ? super.serverCount() : Promise.resolve(1);
+  }
+}
+
+/** AMQP heartbeats (seconds) notice a half-open connection; a URL's own `heartbeat` wins. */
+function withHeartbeat(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', '5');
+  return parsed.toString();
+}
+/** Longest pause between reconnection attempts once booted. */
+const RECONNECT_MAX_DELAY_MS = 5000;
+
+async function connectRabbit(url: string, config: Config, logger: Logger): Promise<Broker> {
+  const log = logger.child({ broker: 'rabbitmq' });
+  const target = redact(url);
+  const connection = await withRetry(
+    `rabbitmq at ${target}`,
+    config.brokerConnect,
+    // amqplib's recovery reconnects forever once booted; at boot withRetry owns the retries.
+    () =>
+      amqp.connect(withHeartbeat(url), {
+        recovery: { initialMaxRetries: 0, initialDelay: 200, maxDelay: RECONNECT_MAX_DELAY_MS },
+      }),
+    (info) =>
+      log.warn(`rabbitmq at ${target} unreachable (attempt ${info.attempt}/${info.of}): ${describe(info.error)}; retrying in ${info.delayMs} ms`),
+  );
+  let connected = true;
+  connection.on('disconnect', (error: Error) => {
+    connected = false;
+    log.warn(`rabbitmq connection lost (${describe(error)}), reconnecting`);
+  });
+  connection.on('connect', () => {
+    connected = true;
+    log.info('rabbitmq reconnected');
+  });
+  connection.on('connect-failed', (error: Error) => log.warn(`rabbitmq still unreachable: ${describe(error)}`));
+  connection.on('error', (error: Error) => log.warn(`rabbitmq connection error: ${describe(error)}`));
+  return {
+    kind: 'rabbitmq',
+    target,
+    adapter: createAmqpAdapter(connection, {
+      prefix: config.brokerPrefix,
+      heartbeatInterval: config.adapterHeartbeat.intervalMs,
+      heartbeatTimeout: config.adapterHeartbeat.timeoutMs,
+    }),
+    isConnected: () => connected,
+    // io.close() already sent each adapter's goodbye and closed its channel.
+    close: () => connection.close(),
+  };
+}
+
+async function connectNatsBroker(servers: string[], config: Config, logger: Logger): Promise<Broker> {
+  const log = logger.child({ broker: 'nats' });
+  const target = servers.map(redact).join(',');
+  const nc = await withRetry(
+    `nats at ${target}`,
+    config.brokerConnect,
+    () =>
+      connectNats({
+        servers,
+        name: config.instanceName,
+        // At boot withRetry owns the retries; afterwards nats.js reconnects forever and keeps subscriptions.
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        reconnectJitter: 100,
+        pingInterval: 10_000,
+      }),
+    (info) =>
+      log.warn(`nats at ${target} unreachable (attempt ${info.attempt}/${info.of}): ${describe(info.error)}; retrying in ${info.delayMs} ms`),
+  );
+  let connected = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === NatsEvents.Disconnect) {
+        connected = false;
+        log.warn(`nats connection to ${String(status.data)} lost, reconnecting`);
+      } else if (status.type === NatsEvents.Reconnect) {
+        connected = true;
+        log.info(`nats reconnected to ${String(status.data)}`);
+      } else if (status.type === NatsEvents.Error) {
+        log.warn(`nats error: ${String(status.data)}`);
+      }
+    }
+  })();
+  return {
+    kind: 'nats',
+    target,
+    adapter: createNatsAdapter(nc, {
+      prefix: config.brokerPrefix,
+      heartbeatInterval: config.adapterHeartbeat.intervalMs,
+      heartbeatTimeout: config.adapterHeartbeat.timeoutMs,
+    }),
+    isConnected: () => connected && !nc.isClosed(),
+    // io.close() already flushed each adapter's goodbye.
+    close: () => nc.close(),
   };
 }

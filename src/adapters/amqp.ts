@@ -1,0 +1,193 @@
+import type { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
+import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
+import { decode, encode } from 'notepack.io';
+import {
+  ClusterAdapterWithHeartbeat,
+  MessageType,
+  type ClusterMessage,
+  type ClusterResponse,
+  type Offset,
+  type ServerId,
+} from 'socket.io-adapter';
+
+// NODE_DEBUG=socket.io-amqp shows what crosses the broker.
+const debug = debuglog('socket.io-amqp');
+
+export interface AmqpAdapterOptions {
+  /** Name of the exchange; servers with the same prefix form one cluster. @default "socket.io" */
+  prefix?: string;
+  /** Milliseconds between heartbeats when nothing else was published. @default 2000 */
+  heartbeatInterval?: number;
+  /** Milliseconds without any message after which a server counts as gone (keep it below 5000, the request timeout). @default 4500 */
+  heartbeatTimeout?: number;
+  /** Milliseconds between attempts to open the channel again after a failure. @default 1000 */
+  reopenDelay?: number;
+}
+
+/**
+ * An amqplib connection: a plain one (`amqp.connect(url)`), or one that
+ * reconnects by itself (`amqp.connect(url, { recovery: ... })`), in which case
+ * the adapter opens its channel and queue again after each reconnection.
+ */
+export type AmqpConnection = ChannelModel | RecoveringChannelModel;
+
+/**
+ * A Socket.IO adapter over RabbitMQ: every server publishes to one topic
+ * exchange and reads from an exclusive queue of its own, bound to the
+ * namespace's broadcast key and to its own response key.
+ *
+ * @example
+ * const connection = await amqp.connect('amqp://localhost', { recovery: true });
+ * const io = new Server(httpServer, { adapter: createAdapter(connection, { prefix: 'chat' }) });
+ */
+export function createAdapter(connection: AmqpConnection, options: AmqpAdapterOptions = {}) {
+  const opts: Required<AmqpAdapterOptions> = {
+    prefix: 'socket.io',
+    heartbeatInterval: 2000,
+    heartbeatTimeout: 4500,
+    reopenDelay: 1000,
+    ...options,
+  };
+  // Socket.IO calls this with `new`, once per namespace.
+  return function (nsp: any) {
+    return new AmqpAdapter(nsp, connection, opts);
+  };
+}
+
+/** Routing keys are dot-separated words: keep a namespace name to one plain word. */
+const word = (nsp: string) => nsp.replace(/[^A-Za-z0-9_/-]/g, '_');
+
+class AmqpAdapter extends ClusterAdapterWithHeartbeat {
+  private channel: Channel | null = null;
+  /** The first open; publishing waits for it (later reopens do not: outages fail fast). */
+  private readonly opened: Promise<void>;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly messageKey: string;
+  private readonly responseKeyPrefix: string;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private connectionGone = false;
+  private readonly onConnectionGone = () => {
+    this.connectionGone = true;
+  };
+
+  constructor(
+    nsp: any,
+    private readonly connection: AmqpConnection,
+    private readonly opts: Required<AmqpAdapterOptions>,
+  ) {
+    super(nsp, opts);
+    this.messageKey = `m.${word(nsp.name)}`;
+    this.responseKeyPrefix = `r.${word(nsp.name)}.`;
+    // A plain connection that closed, or a recovering one that gave up, will not come back.
+    (connection as EventEmitter).on('close', this.onConnectionGone).on('reconnect-failed', this.onConnectionGone);
+    this.opened = this.open();
+  }
+
+  /** Announces this server once its queue is bound, so the others' answers are not lost. */
+  override async init(): Promise<void> {
+    await this.opened;
+    super.init();
+  }
+
+  /** Declares the exchange, its own queue and bindings on a new channel, and starts consuming. */
+  private async open(): Promise<void> {
+    let channel: Channel | undefined;
+    let queue = '';
+    try {
+      // A recovering connection makes this wait until it is connected again.
+      channel = await this.connection.createChannel();
+      channel.on('error', (error: Error) => debug('[%s] channel error: %s', this.uid, error.message));
+      await channel.assertExchange(this.opts.prefix, 'topic', { durable: false, autoDelete: true });
+      ({ queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false }));
+      await channel.bindQueue(queue, this.opts.prefix, this.messageKey);
+      await channel.bindQueue(queue, this.opts.prefix, this.responseKeyPrefix + this.uid);
+      await channel.consume(queue, (delivery) => delivery && this.onDelivery(delivery), { noAck: true });
+    } catch (error) {
+      debug('[%s] could not open the channel: %s', this.uid, (error as Error).message);
+      channel?.close().catch(() => {});
+      this.scheduleReopen(this.opts.reopenDelay);
+      return;
+    }
+    if (this.closed) {
+      await channel.close().catch(() => {});
+      return;
+    }
+    const opened = channel;
+    opened.once('close', () => {
+      if (this.channel !== opened) return;
+      debug('[%s] channel closed, opening a new one', this.uid);
+      this.channel = null;
+      this.scheduleReopen(0);
+    });
+    this.channel = opened;
+    debug('[%s] listening on queue %s', this.uid, queue);
+  }
+
+  private scheduleReopen(delayMs: number) {
+    if (this.closed || this.connectionGone || this.reopenTimer) return;
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      void this.open().then(() => {
+        // Say hello again: the others dropped this server while it was away.
+        if (this.channel) this.publish({ type: MessageType.INITIAL_HEARTBEAT });
+      });
+    }, delayMs);
+    this.reopenTimer.unref();
+  }
+
+  private onDelivery(delivery: ConsumeMessage) {
+    // The exchange echoes this server's own broadcasts back to its queue.
+    if (this.closed || delivery.properties.appId === this.uid) return;
+    let payload: ClusterMessage | ClusterResponse;
+    try {
+      payload = decode(delivery.content);
+    } catch (error) {
+      debug('[%s] undecodable message: %s', this.uid, (error as Error).message);
+      return;
+    }
+    if (delivery.fields.routingKey === this.messageKey) this.onMessage(payload as ClusterMessage);
+    else this.onResponse(payload as ClusterResponse);
+  }
+
+  protected override async doPublish(message: ClusterMessage): Promise<Offset> {
+    await this.send(this.messageKey, message);
+    return ''; // no connection state recovery
+  }
+
+  protected override async doPublishResponse(requesterUid: ServerId, response: ClusterResponse): Promise<void> {
+    await this.send(this.responseKeyPrefix + requesterUid, response);
+  }
+
+  private send(routingKey: string, payload: ClusterMessage | ClusterResponse): Promise<void> {
+    const sending = (async () => {
+      await this.opened;
+      // While the broker is away, fail at once: local delivery must not wait for it.
+      if (!this.channel) throw new Error('not connected to RabbitMQ');
+      this.channel.publish(this.opts.prefix, routingKey, encode(payload), { appId: this.uid });
+    })();
+    this.inflight.add(sending);
+    const settle = () => this.inflight.delete(sending);
+    sending.then(settle, settle);
+    return sending;
+  }
+
+  override publish(message: Parameters<ClusterAdapterWithHeartbeat['publish']>[0]): void {
+    // After close, a late answer would re-arm the heartbeat timer and keep the process alive.
+    if (!this.closed) super.publish(message);
+  }
+
+  /** Says goodbye, waits until that is written, then closes the channel (which deletes the queue). */
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    super.close();
+    this.closed = true;
+    clearTimeout(this.reopenTimer);
+    (this.connection as EventEmitter).off('close', this.onConnectionGone).off('reconnect-failed', this.onConnectionGone);
+    await Promise.allSettled([...this.inflight]);
+    const channel = this.channel;
+    this.channel = null;
+    await channel?.close().catch(() => {});
+  }
+}
