@@ -81,6 +81,7 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     sessionMiddleware,
     serverInfo,
     presenceRefreshMs: Math.max(1000, config.adapterHeartbeat.timeoutMs),
+    rateLimits: config.rateLimits,
   });
 
   return {

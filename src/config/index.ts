@@ -20,6 +20,8 @@ export const ENV_VARS = [
   'SESSION_MAX_AGE_HOURS',
   'TRUST_PROXY',
   'STORAGE_VOLUME',
+  'MESSAGE_RATE_LIMIT',
+  'ROOM_RATE_LIMIT',
   'MONGO_URL',
   'MONGO_USERNAME',
   'MONGO_PASSWORD',
@@ -79,6 +81,12 @@ export interface Config {
   /** Express "trust proxy": needed for Secure cookies behind Traefik or an Ingress. */
   trustProxy: boolean | number | string;
   storageVolume: string;
+  rateLimits: {
+    /** Messages one person may send per 10 s on one replica. */
+    messagesPer10s: number;
+    /** Rooms one person may create per minute on one replica. */
+    roomsPerMinute: number;
+  };
   mongo: null | {
     url: string;
     sessionCleanup: 'auto' | 'ttl' | 'interval';
@@ -135,6 +143,8 @@ const schema = z.object({
   SESSION_MAX_AGE_HOURS: int(1, 24 * 365).default(24 * 14),
   TRUST_PROXY: z.string().min(1).optional(),
   STORAGE_VOLUME: z.string().min(1).default('./uploads'),
+  MESSAGE_RATE_LIMIT: int(1, 100_000).default(20),
+  ROOM_RATE_LIMIT: int(1, 100_000).default(10),
   MONGO_URL: url(['mongodb', 'mongodb+srv']).optional(),
   MONGO_USERNAME: z.string().min(1).optional(),
   MONGO_PASSWORD: z.string().min(1).optional(),
@@ -207,6 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
     session: { secret, secretGenerated, maxAgeMs: parsed.SESSION_MAX_AGE_HOURS * 3_600_000 },
     trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
     storageVolume: path.resolve(parsed.STORAGE_VOLUME),
+    rateLimits: { messagesPer10s: parsed.MESSAGE_RATE_LIMIT, roomsPerMinute: parsed.ROOM_RATE_LIMIT },
     mongo: mongo === null ? null : {
       url: mongo,
       sessionCleanup: parsed.MONGO_SESSION_CLEANUP,

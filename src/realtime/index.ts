@@ -23,6 +23,7 @@ import {
   sendMessagePayload,
   typingPayload,
 } from '../services/schemas';
+import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 
 export type ChatIO = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -36,6 +37,7 @@ export interface RealtimeDeps {
   serverInfo: () => ServerInfo;
   /** How often each replica re-sends presence for its rooms (covers replicas that died). */
   presenceRefreshMs: number;
+  rateLimits: Config['rateLimits'];
 }
 
 /** Socket.IO room names: one per chat room, and one per session for sign-out. */
@@ -52,9 +54,9 @@ declare module 'express-session' {
 export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): void } {
   const { chat, logger } = deps;
   const log = logger.child({ component: 'realtime' });
-  // 20 messages per 10 s per person and replica: generous for people, a wall for scripts.
-  const sendLimiter = new RateLimiterMemory({ points: 20, duration: 10 });
-  const createLimiter = new RateLimiterMemory({ points: 5, duration: 60 });
+  // Per person and replica: generous for people, a wall for scripts.
+  const sendLimiter = new RateLimiterMemory({ points: deps.rateLimits.messagesPer10s, duration: 10 });
+  const createLimiter = new RateLimiterMemory({ points: deps.rateLimits.roomsPerMinute, duration: 60 });
 
   io.use(async (socket, next) => {
     const request = socket.request as typeof socket.request & { session?: Partial<SessionData>; sessionID?: string };

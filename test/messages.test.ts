@@ -1,0 +1,148 @@
+import { connect, expectOk, nextEvent, request, signIn, type ChatClient } from './helpers/client';
+import { startServer, type TestServer } from './helpers/server';
+import { uniqueId } from './helpers/net';
+import type { MessageDTO } from '../src/shared/protocol';
+
+let app: TestServer;
+let alice: ChatClient;
+let bob: ChatClient;
+let roomId: string;
+
+beforeAll(async () => {
+  app = await startServer({ env: { ROOM_RATE_LIMIT: '1000' } });
+  alice = await connect(app.url, (await signIn(app.url, 'Alice')).cookie);
+  bob = await connect(app.url, (await signIn(app.url, 'Bob')).cookie);
+});
+afterAll(async () => {
+  alice.close();
+  bob.close();
+  await app.close();
+});
+beforeEach(async () => {
+  ({ room: { id: roomId } } = expectOk(await request(alice, 'room:create', { name: uniqueId('room ') })));
+  expectOk(await request(alice, 'room:join', { roomId }));
+  expectOk(await request(bob, 'room:join', { roomId }));
+});
+
+describe('sending', () => {
+  test('every member gets the message with id, author, avatar and server time; the ack carries the stored id', async () => {
+    const atBob = nextEvent(bob, 'message');
+    const atAlice = nextEvent(alice, 'message');
+    const before = Date.now();
+    const ack = expectOk(await request(alice, 'message:send', { roomId, text: '  hello Bob  ' }));
+    const received = await atBob;
+    expect(received).toEqual(ack.message);
+    expect(await atAlice).toEqual(ack.message);
+    expect(received).toMatchObject({ roomId, text: 'hello Bob', author: { name: 'Alice', avatarUrl: null } });
+    expect(received.id).toMatch(/^[a-f0-9]{24}$/);
+    expect(Date.parse(received.createdAt)).toBeGreaterThanOrEqual(before - 1000);
+  });
+
+  test('the message is stored before it is broadcast', async () => {
+    const received = new Promise<boolean>((resolve) => {
+      bob.once('message', async (message) => {
+        const page = await app.store.messages.page(roomId, { limit: 1 });
+        resolve(page[0]?.id === message.id);
+      });
+    });
+    expectOk(await request(alice, 'message:send', { roomId, text: 'persisted first' }));
+    expect(await received).toBe(true);
+  });
+
+  test('a retried send with the same clientId is stored once', async () => {
+    const clientId = uniqueId('retry-');
+    const first = expectOk(await request(alice, 'message:send', { roomId, text: 'once', clientId }));
+    const second = expectOk(await request(alice, 'message:send', { roomId, text: 'once', clientId }));
+    expect(second.message.id).toBe(first.message.id);
+    const { messages } = expectOk(await request(bob, 'room:join', { roomId }));
+    expect(messages.filter((m) => m.clientId === clientId)).toHaveLength(1);
+  });
+
+  test.each([
+    [{ text: '   ' }, 'MESSAGE_EMPTY'],
+    [{ text: 'x'.repeat(2001) }, 'MESSAGE_TOO_LONG'],
+    [{ text: 42 }, 'INVALID_PAYLOAD'],
+    [{ text: 'hi', admin: true }, 'INVALID_PAYLOAD'],
+    [{ text: 'hi', clientId: 'bad id!' }, 'INVALID_PAYLOAD'],
+  ])('refuses %j with %s and stores nothing', async (payload, code) => {
+    const ack = await request(alice, 'message:send', { roomId, ...payload });
+    expect(ack).toMatchObject({ ok: false, error: { code, message: expect.any(String) } });
+    expect(await app.store.messages.page(roomId, { limit: 10 })).toEqual([]);
+  });
+
+  test('2000 characters (counted as people count them) are accepted', async () => {
+    const text = '😀'.repeat(2000);
+    const { message } = expectOk(await request(alice, 'message:send', { roomId, text }));
+    expect([...message.text]).toHaveLength(2000);
+  });
+
+  test('you can only send to the room you are in', async () => {
+    const { room } = expectOk(await request(alice, 'room:create', { name: uniqueId('elsewhere ') }));
+    const ack = await request(alice, 'message:send', { roomId: room.id, text: 'hi' });
+    expect(ack).toMatchObject({ ok: false, error: { code: 'NOT_IN_ROOM' } });
+  });
+
+  test('markup is stored and delivered as plain text, unchanged', async () => {
+    const text = '<script>alert(1)</script><img src=x onerror=alert(2)>';
+    const atBob = nextEvent(bob, 'message');
+    expectOk(await request(alice, 'message:send', { roomId, text }));
+    expect((await atBob).text).toBe(text);
+  });
+
+  test('a flood is cut off with RATE_LIMITED', async () => {
+    const acks = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => request(bob, 'message:send', { roomId, text: `flood ${i}` })),
+    );
+    const limited = acks.filter((a) => !a.ok);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
+  });
+});
+
+describe('history', () => {
+  const send = async (n: number) => {
+    const sent: MessageDTO[] = [];
+    for (let i = 0; i < n; i += 1) {
+      const record = await app.store.messages.add({
+        roomId,
+        authorId: (await app.store.users.findOrCreateByName('Alice')).id,
+        text: `m${i}`,
+        clientId: uniqueId('h-'),
+      });
+      sent.push({ id: record.id } as MessageDTO);
+    }
+    return sent;
+  };
+
+  test('entering a room gives the latest 50, oldest first, and a cursor for older ones', async () => {
+    await send(120);
+    const joined = expectOk(await request(bob, 'room:join', { roomId }));
+    expect(joined.messages).toHaveLength(50);
+    expect(joined.messages.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `m${70 + i}`));
+    expect(joined.nextCursor).toEqual(expect.any(String));
+
+    const older = expectOk(await request(bob, 'message:history', { roomId, before: joined.nextCursor }));
+    expect(older.messages.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `m${20 + i}`));
+    const oldest = expectOk(await request(bob, 'message:history', { roomId, before: older.nextCursor, limit: 100 }));
+    expect(oldest.messages.map((m) => m.text)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    expect(oldest.nextCursor).toBeNull();
+  });
+
+  test('paging is stable while new messages arrive', async () => {
+    await send(60);
+    const joined = expectOk(await request(bob, 'room:join', { roomId }));
+    expectOk(await request(alice, 'message:send', { roomId, text: 'newer' }));
+    const older = expectOk(await request(bob, 'message:history', { roomId, before: joined.nextCursor }));
+    expect(older.messages.map((m) => m.text)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+  });
+
+  test.each([
+    [{ before: 'not-a-cursor' }, 'INVALID_PAYLOAD'],
+    [{ before: Buffer.from('1.zz').toString('base64url') }, 'INVALID_PAYLOAD'],
+    [{ before: 'x', limit: 1000 }, 'INVALID_PAYLOAD'],
+    [{ before: 'x', limit: 0 }, 'INVALID_PAYLOAD'],
+  ])('refuses %j', async (payload, code) => {
+    const ack = await request(bob, 'message:history', { roomId, ...payload });
+    expect(ack).toMatchObject({ ok: false, error: { code } });
+  });
+});

@@ -1,0 +1,79 @@
+import { connect, expectOk, nextEvent, request, signIn, type ChatClient } from './helpers/client';
+import { startServer, type TestServer } from './helpers/server';
+import { uniqueId } from './helpers/net';
+
+let app: TestServer;
+let alice: ChatClient;
+let bob: ChatClient;
+beforeAll(async () => {
+  app = await startServer({ env: { ROOM_RATE_LIMIT: '1000' } });
+  alice = await connect(app.url, (await signIn(app.url, 'Alice')).cookie);
+  bob = await connect(app.url, (await signIn(app.url, 'Bob')).cookie);
+});
+afterAll(async () => {
+  alice.close();
+  bob.close();
+  await app.close();
+});
+
+test('everyone starts with the default room "general"', async () => {
+  const { rooms } = expectOk(await request(alice, 'room:list'));
+  expect(rooms.map((r) => r.name)).toContain('general');
+});
+
+test('creating a room tells everyone online, and it appears in the list', async () => {
+  const name = uniqueId('Project ');
+  const announced = nextEvent(bob, 'room:created', (room) => room.name === name);
+  const { room } = expectOk(await request(alice, 'room:create', { name: `  ${name} ` }));
+  expect(room.name).toBe(name);
+  expect((await announced).id).toBe(room.id);
+  const { rooms } = expectOk(await request(bob, 'room:list'));
+  expect(rooms.map((r) => r.id)).toContain(room.id);
+});
+
+test('room names are unique regardless of case', async () => {
+  const name = uniqueId('Music');
+  expectOk(await request(alice, 'room:create', { name }));
+  const again = await request(bob, 'room:create', { name: name.toUpperCase() });
+  expect(again).toEqual({ ok: false, error: { code: 'ROOM_NAME_TAKEN', message: expect.stringContaining('already exists') } });
+});
+
+test.each([
+  [{ name: '' }, 'INVALID_ROOM_NAME'],
+  [{ name: 'x'.repeat(41) }, 'INVALID_ROOM_NAME'],
+  [{ name: 'a/b' }, 'INVALID_ROOM_NAME'],
+  [{ name: 7 }, 'INVALID_PAYLOAD'],
+  [{ name: 'ok', extra: true }, 'INVALID_PAYLOAD'],
+  ['general', 'INVALID_PAYLOAD'],
+])('refuses room:create %j with %s', async (payload, code) => {
+  const ack = await request(alice, 'room:create', payload);
+  expect(ack.ok).toBe(false);
+  if (!ack.ok) expect(ack.error.code).toBe(code);
+});
+
+test('switching rooms moves you: messages of the old room stop arriving, the new room gets your presence', async () => {
+  const { rooms } = expectOk(await request(alice, 'room:list'));
+  const general = rooms.find((r) => r.name === 'general')!;
+  const { room: other } = expectOk(await request(alice, 'room:create', { name: uniqueId('Side ') }));
+
+  expectOk(await request(alice, 'room:join', { roomId: general.id }));
+  expectOk(await request(bob, 'room:join', { roomId: general.id }));
+
+  const joined = expectOk(await request(alice, 'room:join', { roomId: other.id }));
+  expect(joined.room).toEqual(other);
+  expect(joined.presence.users.map((u) => u.name)).toEqual(['Alice']);
+
+  // Alice is no longer in general: Bob's message there reaches her only as activity (for unread counts).
+  const activity = nextEvent(alice, 'room:activity', (a) => a.roomId === general.id);
+  let leaked = false;
+  alice.on('message', () => (leaked = true));
+  expectOk(await request(bob, 'message:send', { roomId: general.id, text: 'anyone?' }));
+  await activity;
+  expect(leaked).toBe(false);
+  alice.off('message');
+});
+
+test('joining a room that does not exist fails with ROOM_NOT_FOUND', async () => {
+  const ack = await request(alice, 'room:join', { roomId: 'a'.repeat(24) });
+  expect(ack).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
+});
