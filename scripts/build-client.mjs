@@ -1,0 +1,20 @@
+// Bundles the browser client (socket.io-client included: the server does not serve it) into public/build/app.js.
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+await build({
+  absWorkingDir: root,
+  entryPoints: ['src/client/main.ts'],
+  outfile: 'public/build/app.js',
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
+  minify: true,
+  sourcemap: true,
+  legalComments: 'linked',
+  tsconfig: 'src/client/tsconfig.json',
+  logLevel: 'warning',
+});

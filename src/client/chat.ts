@@ -1,0 +1,393 @@
+import { io, type Socket } from 'socket.io-client';
+import {
+  DEFAULT_ROOM,
+  LIMITS,
+  type ClientToServerEvents,
+  type JoinedRoom,
+  type MessageDTO,
+  type PresenceDTO,
+  type RoomDTO,
+  type ServerInfo,
+  type ServerToClientEvents,
+  type UserDTO,
+} from '../shared/protocol';
+import { avatar, byId, h, refreshAvatars } from './dom';
+import { setupSidebar } from './layout';
+import { MessageView, type ScrollMode } from './messages';
+import { Outbox, type OutboxItem } from './outbox';
+import { setupAvatarUpload } from './profile';
+import { TypingIndicator, TypingSignal } from './typing';
+
+type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type ConnectionState = 'connecting' | 'connected' | 'reconnecting';
+
+const ROOM_KEY = 'docker-chat.room';
+/** Long enough for a slow store, short enough that a lost reply is retried soon. */
+const ACK_TIMEOUT_MS = 10_000;
+
+const CONNECTION_TEXT: Record<ConnectionState, string> = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+};
+
+/** The chat page: one socket, the open room, and everything the page shows about them. */
+export function startChat(initialUser: UserDTO): void {
+  const ui = {
+    roomList: byId('room-list', HTMLUListElement),
+    roomForm: byId('room-form', HTMLFormElement),
+    roomName: byId('room-name', HTMLInputElement),
+    roomError: byId('room-error', HTMLElement),
+    roomHeading: byId('room-name-heading', HTMLElement),
+    presenceList: byId('presence-list', HTMLUListElement),
+    onlineCount: byId('online-count', HTMLElement),
+    meAvatar: byId('me-avatar', HTMLElement),
+    meName: byId('me-name', HTMLElement),
+    connection: byId('connection', HTMLElement),
+    instance: byId('server-instance', HTMLElement),
+    broker: byId('server-broker', HTMLElement),
+    messages: byId('messages', HTMLDivElement),
+    loadOlder: byId('load-older', HTMLButtonElement),
+    announcer: byId('announcer', HTMLElement),
+    typing: byId('typing', HTMLElement),
+    composer: byId('composer', HTMLFormElement),
+    input: byId('message-input', HTMLTextAreaElement),
+    sendButton: byId('send-button', HTMLButtonElement),
+    charCount: byId('char-count', HTMLElement),
+    sendError: byId('send-error', HTMLElement),
+  };
+
+  let me = initialUser;
+  let rooms: RoomDTO[] = [];
+  let room: RoomDTO | null = null;
+  let joined = false;
+  let joinSeq = 0;
+  let nextCursor: string | null = null;
+  let presence: PresenceDTO | null = null;
+  const unread = new Map<string, number>();
+  const outbox = new Outbox();
+
+  const socket: ChatSocket = io({ autoConnect: false });
+  const sidebar = setupSidebar();
+  const view = new MessageView(byId('message-list', HTMLOListElement), ui.messages, byId('empty-state', HTMLElement), {
+    retry: (clientId) => {
+      const item = outbox.get(clientId);
+      if (!item) return;
+      item.status = 'queued';
+      item.error = null;
+      renderMessages('follow');
+      flush();
+    },
+    discard: (clientId) => {
+      outbox.delete(clientId);
+      renderMessages('follow');
+    },
+  });
+  const typingIndicator = new TypingIndicator((text) => (ui.typing.textContent = text));
+  const typingSignal = new TypingSignal((typing) => {
+    if (room && joined) socket.emit('typing', { roomId: room.id, typing });
+  });
+
+  // ---- rendering -------------------------------------------------------------------------------
+
+  const renderMessages = (scroll: ScrollMode) => {
+    view.render(me, room ? outbox.inRoom(room.id) : [], scroll);
+    ui.loadOlder.hidden = nextCursor === null;
+  };
+
+  const renderMe = () => {
+    ui.meName.textContent = me.name;
+    ui.meAvatar.replaceChildren(avatar(me));
+  };
+
+  const renderServer = (server: ServerInfo) => {
+    ui.instance.textContent = server.instance;
+    ui.broker.textContent = server.broker;
+  };
+
+  const setConnection = (state: ConnectionState) => {
+    ui.connection.dataset.state = state;
+    ui.connection.textContent = CONNECTION_TEXT[state];
+  };
+
+  const renderRooms = () => {
+    ui.roomList.replaceChildren(
+      ...rooms.map((r) => {
+        const count = unread.get(r.id) ?? 0;
+        const current = r.id === room?.id;
+        const button = h('button', { className: 'room-link', attrs: { type: 'button' } }, [
+          h('span', { className: 'room-hash', text: '#', attrs: { 'aria-hidden': 'true' } }),
+          h('span', { className: 'room-link-name', text: r.name }),
+        ]);
+        if (current) button.setAttribute('aria-current', 'true');
+        if (count > 0) {
+          button.classList.add('has-unread');
+          button.append(h('span', { className: 'unread-badge', text: count > 99 ? '99+' : String(count), attrs: { 'aria-label': `${count} unread` } }));
+        }
+        button.addEventListener('click', () => {
+          sidebar.close();
+          if (r.id !== room?.id) joinRoom(r.id);
+        });
+        return h('li', {}, [button]);
+      }),
+    );
+    const totalUnread = [...unread.values()].reduce((a, b) => a + b, 0);
+    document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${room ? `#${room.name} · ` : ''}docker-chat`;
+  };
+
+  const renderPresence = () => {
+    const users = presence?.users ?? [];
+    ui.onlineCount.textContent = String(presence?.count ?? 0);
+    ui.presenceList.replaceChildren(
+      ...users.map((user) =>
+        h('li', { className: 'person' }, [
+          avatar(user, 'sm'),
+          h('span', { className: 'person-name', text: user.name }),
+          ...(user.id === me.id ? [h('span', { className: 'person-you', text: '(you)' })] : []),
+        ]),
+      ),
+    );
+  };
+
+  const renderCharCount = () => {
+    const length = [...ui.input.value.trim()].length;
+    const over = length > LIMITS.messageMaxLength;
+    ui.charCount.textContent = over
+      ? `${length} / ${LIMITS.messageMaxLength}: ${length - LIMITS.messageMaxLength} too many`
+      : `${length} / ${LIMITS.messageMaxLength}`;
+    ui.charCount.classList.toggle('over', over);
+    ui.charCount.classList.toggle('near', !over && length > LIMITS.messageMaxLength * 0.9);
+    ui.sendButton.disabled = over || room === null;
+  };
+
+  // ---- rooms -----------------------------------------------------------------------------------
+
+  const loadRooms = () => {
+    socket.timeout(ACK_TIMEOUT_MS).emit('room:list', (err, res) => {
+      if (err) return; // disconnected: the next "connect" asks again
+      if (!res.ok) return void (ui.roomError.textContent = res.error.message);
+      rooms = res.rooms;
+      renderRooms();
+      const wanted = room?.id ?? localStorage.getItem(ROOM_KEY);
+      const target = rooms.find((r) => r.id === wanted) ?? rooms.find((r) => r.name === DEFAULT_ROOM) ?? rooms[0];
+      if (target) joinRoom(target.id);
+    });
+  };
+
+  const joinRoom = (roomId: string) => {
+    const seq = ++joinSeq;
+    typingSignal.stop();
+    joined = false;
+    socket.timeout(ACK_TIMEOUT_MS).emit('room:join', { roomId }, (err, res) => {
+      if (seq !== joinSeq || err) return;
+      if (!res.ok) {
+        if (res.error.code === 'ROOM_NOT_FOUND' && localStorage.getItem(ROOM_KEY) === roomId) {
+          localStorage.removeItem(ROOM_KEY);
+          return loadRooms();
+        }
+        ui.sendError.textContent = res.error.message;
+        return;
+      }
+      opened(res);
+    });
+  };
+
+  const opened = (joinedRoom: JoinedRoom) => {
+    const switching = joinedRoom.room.id !== room?.id;
+    room = joinedRoom.room;
+    joined = true;
+    localStorage.setItem(ROOM_KEY, room.id);
+    unread.delete(room.id);
+    if (!rooms.some((r) => r.id === joinedRoom.room.id)) rooms.push(joinedRoom.room);
+    if (switching) {
+      view.reset(joinedRoom.messages);
+      nextCursor = joinedRoom.nextCursor;
+      typingIndicator.clear();
+      ui.sendError.textContent = '';
+      ui.roomHeading.textContent = room.name;
+      ui.input.placeholder = `Message #${room.name}`;
+    } else {
+      // Back after a reconnection: keep what we had and add what we missed.
+      view.merge(joinedRoom.messages);
+      nextCursor ??= joinedRoom.nextCursor;
+    }
+    // A message sent just before a disconnection may be stored although its ack was lost.
+    for (const item of outbox.inRoom(room.id)) if (view.hasClientId(item.clientId)) outbox.delete(item.clientId);
+    presence = joinedRoom.presence;
+    renderRooms();
+    renderPresence();
+    renderMessages(switching ? 'bottom' : 'follow');
+    renderCharCount();
+    flush();
+  };
+
+  ui.roomForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    ui.roomError.textContent = '';
+    socket.timeout(ACK_TIMEOUT_MS).emit('room:create', { name: ui.roomName.value }, (err, res) => {
+      if (err) return void (ui.roomError.textContent = 'Not connected, try again in a moment');
+      if (!res.ok) return void (ui.roomError.textContent = res.error.message);
+      ui.roomName.value = '';
+      if (!rooms.some((r) => r.id === res.room.id)) rooms.push(res.room);
+      sidebar.close();
+      joinRoom(res.room.id);
+    });
+  });
+
+  ui.loadOlder.addEventListener('click', () => {
+    if (!room || nextCursor === null) return;
+    const roomId = room.id;
+    ui.loadOlder.disabled = true;
+    socket.timeout(ACK_TIMEOUT_MS).emit('message:history', { roomId, before: nextCursor }, (err, res) => {
+      ui.loadOlder.disabled = false;
+      if (err || roomId !== room?.id) return;
+      if (!res.ok) return void (ui.sendError.textContent = res.error.message);
+      view.merge(res.messages);
+      nextCursor = res.nextCursor;
+      renderMessages('keep');
+    });
+  });
+
+  // ---- sending ---------------------------------------------------------------------------------
+
+  /** Sends the open room's next queued message; each ack sends the one after it. */
+  const flush = () => {
+    if (!room || !joined || !socket.connected) return;
+    const item = outbox.next(room.id);
+    if (item) transmit(item);
+  };
+
+  const transmit = (item: OutboxItem) => {
+    item.status = 'sending';
+    socket.timeout(ACK_TIMEOUT_MS).emit('message:send', { roomId: item.roomId, text: item.text, clientId: item.clientId }, (err, res) => {
+      if (outbox.get(item.clientId) !== item || item.status !== 'sending') return;
+      if (err) {
+        // Disconnected or no answer: it stays queued, and the server ignores a duplicate clientId.
+        item.status = 'queued';
+      } else if (res.ok) {
+        outbox.delete(item.clientId);
+        view.merge([res.message]);
+      } else {
+        item.status = 'failed';
+        item.error = res.error.message;
+        ui.sendError.textContent = res.error.message;
+      }
+      renderMessages('follow');
+      flush();
+    });
+  };
+
+  const send = () => {
+    const text = ui.input.value.trim();
+    if (!room || text.length === 0) return;
+    if ([...text].length > LIMITS.messageMaxLength) {
+      ui.sendError.textContent = `A message has at most ${LIMITS.messageMaxLength} characters`;
+      return;
+    }
+    outbox.add(room.id, text);
+    ui.input.value = '';
+    ui.sendError.textContent = '';
+    typingSignal.stop();
+    renderCharCount();
+    renderMessages('bottom');
+    flush();
+  };
+
+  ui.composer.addEventListener('submit', (event) => {
+    event.preventDefault();
+    send();
+  });
+  ui.input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      send();
+    }
+  });
+  ui.input.addEventListener('input', () => {
+    renderCharCount();
+    typingSignal.input(ui.input.value.trim().length > 0);
+  });
+  ui.input.addEventListener('blur', () => typingSignal.stop());
+
+  // ---- the socket ------------------------------------------------------------------------------
+
+  const announce = (text: string) => {
+    ui.announcer.textContent = text;
+  };
+
+  socket.on('connect', () => {
+    setConnection('connected');
+    loadRooms();
+  });
+
+  socket.on('disconnect', (reason) => {
+    joined = false;
+    outbox.requeue();
+    typingIndicator.clear();
+    // The server ends a socket itself only when its session was signed out.
+    if (reason === 'io server disconnect') return location.assign('/login');
+    setConnection('reconnecting');
+    renderMessages('follow');
+  });
+
+  socket.on('connect_error', (error) => {
+    const code = (error as Error & { data?: { code?: string } }).data?.code;
+    if (code === 'UNAUTHORIZED') return location.assign('/login');
+    setConnection('reconnecting');
+    // A refusal by the server (e.g. its store is down) is not retried by Socket.IO itself.
+    if (!socket.active) setTimeout(() => socket.connect(), 3000);
+  });
+
+  socket.on('welcome', ({ user, server }) => {
+    me = user;
+    renderMe();
+    renderServer(server);
+  });
+
+  socket.on('message', (message: MessageDTO) => {
+    if (message.roomId !== room?.id) return;
+    view.merge([message]);
+    typingIndicator.stop(message.author.id);
+    const mine = outbox.delete(message.clientId) || message.author.id === me.id;
+    renderMessages(mine ? 'bottom' : 'follow');
+    if (!mine) announce(`${message.author.name}: ${message.text.slice(0, 300)}`);
+  });
+
+  socket.on('room:activity', ({ roomId }) => {
+    if (roomId === room?.id) return;
+    unread.set(roomId, (unread.get(roomId) ?? 0) + 1);
+    renderRooms();
+  });
+
+  socket.on('room:created', (created) => {
+    if (rooms.some((r) => r.id === created.id)) return;
+    rooms.push(created);
+    renderRooms();
+  });
+
+  socket.on('presence', (update) => {
+    if (update.roomId !== room?.id) return;
+    presence = update;
+    renderPresence();
+  });
+
+  socket.on('typing', ({ roomId, user, typing }) => {
+    if (roomId !== room?.id || user.id === me.id) return;
+    typingIndicator.update(user, typing);
+  });
+
+  socket.on('user:updated', (user) => applyUser(user));
+
+  const applyUser = (user: UserDTO) => {
+    if (user.id === me.id) me = user;
+    view.updateAuthor(user);
+    if (presence) presence.users = presence.users.map((u) => (u.id === user.id ? user : u));
+    refreshAvatars(user);
+  };
+
+  setupAvatarUpload(applyUser);
+  renderMe();
+  renderCharCount();
+  setConnection('connecting');
+  socket.connect();
+}

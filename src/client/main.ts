@@ -1,0 +1,7 @@
+import { startChat } from './chat';
+
+// The chat view puts the signed-in person on <body> (inline scripts are blocked by the CSP).
+const { userId, userName, userAvatar } = document.body.dataset;
+if (userId && userName !== undefined) {
+  startChat({ id: userId, name: userName, avatarUrl: userAvatar || null });
+}
