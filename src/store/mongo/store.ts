@@ -3,13 +3,14 @@ import type { Logger } from '../../lib/logger';
 import {
   DuplicateNameError,
   nameKey,
+  type HistoryCursor,
   type MessageRecord,
   type RoomRecord,
   type Store,
   type UserRecord,
 } from '../types';
 import { isDuplicateKey, openConnection, serverKind, toStoreError, type MongoConnectOptions } from './connection';
-import { createModels, type MessageDoc, type RoomDoc, type UserDoc } from './models';
+import { createModels, type MessageDoc, type Models, type RoomDoc, type UserDoc } from './models';
 import { MongoSessionStore, SESSIONS_COLLECTION, type SessionCleanup } from './sessions';
 
 export interface MongoStoreOptions extends MongoConnectOptions {
@@ -56,7 +57,7 @@ async function createSessionTtlIndex(connection: Connection, kind: string) {
 
 function createStore(
   connection: Connection,
-  { User, Room, Message }: ReturnType<typeof createModels>,
+  { User, Room, Message }: Models,
   options: MongoStoreOptions & { sessionCleanup: SessionCleanup },
 ): Store {
   const sessionStores: MongoSessionStore[] = [];
@@ -161,21 +162,8 @@ function createStore(
             },
           ),
         ),
-      page: (roomId, { limit, before }) =>
-        guard(async () => {
-          if (!isId(roomId)) return [];
-          const filter = before
-            ? {
-                roomId,
-                $or: [
-                  { createdAt: { $lt: before.createdAt } },
-                  { createdAt: before.createdAt, _id: { $lt: new Types.ObjectId(before.id) } },
-                ],
-              }
-            : { roomId };
-          const page = await Message.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).lean<MessageDoc[]>();
-          return page.map(toMessage);
-        }),
+      page: (roomId, options) =>
+        guard(async () => (isId(roomId) ? (await historyQuery(Message, roomId, options).lean<MessageDoc[]>()).map(toMessage) : [])),
     },
     createSessionStore() {
       const store = new MongoSessionStore(connection, {
@@ -200,6 +188,20 @@ function createStore(
       await Promise.all(sessionStores.map((store) => store.close()));
     },
   };
+}
+
+/**
+ * A page of a room's history, newest first: served by HISTORY_INDEX, the
+ * cursor continues strictly after (createdAt, _id) of the last message seen.
+ */
+export function historyQuery(Message: Models['Message'], roomId: string, { limit, before }: { limit: number; before?: HistoryCursor }) {
+  const filter = before
+    ? {
+        roomId,
+        $or: [{ createdAt: { $lt: before.createdAt } }, { createdAt: before.createdAt, _id: { $lt: new Types.ObjectId(before.id) } }],
+      }
+    : { roomId };
+  return Message.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit);
 }
 
 const isId = (id: string) => /^[0-9a-f]{24}$/.test(id);

@@ -1,0 +1,182 @@
+import { MongoClient, type Document } from 'mongodb';
+import pino from 'pino';
+import { silentLogger } from '../src/lib/logger';
+import mongoose from 'mongoose';
+import { connectMongoStore, historyQuery, type MongoStoreOptions } from '../src/store/mongo/store';
+import { createModels, HISTORY_INDEX } from '../src/store/mongo/models';
+import type { Store } from '../src/store/types';
+import { startFerretDB, type FerretDB } from './helpers/ferretdb';
+import { freePort } from './helpers/net';
+
+let ferret: FerretDB;
+const stores: Store[] = [];
+const clients: MongoClient[] = [];
+beforeAll(async () => {
+  ferret = await startFerretDB();
+});
+afterAll(async () => {
+  await Promise.all([...stores.map((s) => s.close()), ...clients.map((c) => c.close())]);
+  await ferret.destroy();
+});
+
+const options = (overrides: Partial<MongoStoreOptions> = {}): MongoStoreOptions => ({
+  url: ferret.url(),
+  sessionCleanup: 'auto',
+  sessionTtlMs: 3_600_000,
+  connect: { attempts: 1, initialDelayMs: 10 },
+  ...overrides,
+});
+
+const open = async (opts: MongoStoreOptions, logger = silentLogger) => {
+  const store = await connectMongoStore(opts, logger);
+  stores.push(store);
+  return store;
+};
+
+/** A plain driver client on the same database, to look at what the store wrote. */
+const inspect = (url: string) => {
+  const client = new MongoClient(url);
+  clients.push(client);
+  return client.db();
+};
+
+/** A pino logger that keeps its lines, to assert on what an operator would read. */
+function recordingLogger() {
+  const lines: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, messages: () => lines.map((l) => l.msg) };
+}
+
+describe('history query', () => {
+  test('reads one page through the history index, never the whole room', async () => {
+    const url = ferret.url();
+    const store = await open(options({ url }));
+    const author = await store.users.findOrCreateByName('Hist');
+    const room = await store.rooms.create('busy');
+    for (let i = 0; i < 60; i += 1) {
+      await store.messages.add({ roomId: room.id, authorId: author.id, text: `m${i}`, clientId: `c${i}` });
+    }
+    const db = inspect(url);
+    const indexes = await db.collection('messages').indexes();
+    expect(indexes.find((i) => i.name === HISTORY_INDEX)?.key).toEqual({ roomId: 1, createdAt: -1, _id: -1 });
+
+    const newest = await store.messages.page(room.id, { limit: 20 });
+    expect(newest).toHaveLength(20);
+    const before = newest.at(-1)!;
+    // The very query the store runs for an older page, explained on its own connection.
+    const connection = await mongoose.createConnection(url).asPromise();
+    const explain = (await historyQuery(createModels(connection).Message, room.id, { limit: 20, before }).explain(
+      'executionStats',
+    )) as Document;
+    await connection.close();
+    const plan = summarize(explain);
+    if (plan.server === 'mongodb') {
+      // MongoDB: an index scan on the history index and no in-memory sort.
+      expect(plan.indexes).toEqual([HISTORY_INDEX]);
+      expect(plan.sortsInMemory).toBe(false);
+    } else {
+      // FerretDB 1.x on SQLite pushes down nothing but `_id` equality: it scans the
+      // table and sorts in its own memory. What reaches the app is still one page:
+      // the limit travels with the query.
+      expect(plan).toMatchObject({ server: 'ferretdb', filterPushdown: false, sortPushdown: false });
+      expect(plan.command).toMatchObject({ sort: { createdAt: -1, _id: -1 }, limit: 20 });
+    }
+    expect(await store.messages.page(room.id, { limit: 20, before })).toHaveLength(20);
+  });
+});
+
+/** The parts of an explain answer that say how a query ran, on MongoDB or FerretDB. */
+function summarize(explain: Document) {
+  if (typeof explain.serverInfo?.ferretdbVersion === 'string') {
+    return {
+      server: 'ferretdb' as const,
+      filterPushdown: explain.filterPushdown as boolean,
+      sortPushdown: explain.sortPushdown as boolean,
+      plan: explain.queryPlanner?.Plan as string[],
+      command: explain.command as Document,
+    };
+  }
+  const stages: Document[] = [];
+  const walk = (stage: Document | undefined) => {
+    if (!stage) return;
+    stages.push(stage);
+    walk(stage.inputStage);
+    for (const s of stage.inputStages ?? []) walk(s);
+  };
+  walk(explain.queryPlanner.winningPlan.queryPlan ?? explain.queryPlanner.winningPlan);
+  return {
+    server: 'mongodb' as const,
+    indexes: [...new Set(stages.filter((s) => s.stage === 'IXSCAN').map((s) => s.indexName as string))],
+    sortsInMemory: stages.some((s) => s.stage === 'SORT'),
+  };
+}
+
+describe('sessions', () => {
+  const call = <T>(run: (done: (error: unknown, value?: T) => void) => void) =>
+    new Promise<T | undefined>((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value))));
+  const session = (expiresInMs: number) =>
+    ({ cookie: { originalMaxAge: expiresInMs, expires: new Date(Date.now() + expiresInMs) }, userId: 'u' }) as never;
+
+  test('on FerretDB, auto picks the interval clean-up; expired sessions are not honoured and get deleted', async () => {
+    const url = ferret.url();
+    const { logger, messages } = recordingLogger();
+    // 0.005 minutes = 300 ms between clean-ups, so the test need not wait ten minutes.
+    const store = await open(options({ url, sessionCleanupIntervalMinutes: 0.005 }), logger);
+    expect(messages()).toContainEqual(expect.stringContaining('(ferretdb), expired sessions removed by an interval clean-up'));
+    const sessions = store.createSessionStore();
+    await call((done) => sessions.set('live', session(60_000), done));
+    await call((done) => sessions.set('old', session(-1000), done));
+    expect(await call((done) => sessions.get('old', done))).toBeNull();
+    expect(await call((done) => sessions.get('live', done))).toMatchObject({ userId: 'u' });
+
+    const collection = inspect(url).collection('sessions');
+    const deadline = Date.now() + 5000;
+    while ((await collection.countDocuments({ _id: 'old' as never })) > 0) {
+      if (Date.now() > deadline) throw new Error('the expired session was not cleaned up');
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the clean-up runs on its own timer
+    }
+    expect(await collection.countDocuments({ _id: 'live' as never })).toBe(1);
+  });
+
+  test('MONGO_SESSION_CLEANUP=ttl on a server without TTL indexes is a clear boot error', async () => {
+    await expect(open(options({ sessionCleanup: 'ttl' }))).rejects.toThrow(
+      'MONGO_SESSION_CLEANUP=ttl, but this server (ferretdb) cannot create a TTL index: use MONGO_SESSION_CLEANUP=interval or auto',
+    );
+  });
+});
+
+describe('start-up', () => {
+  test('retries with back-off, logging each attempt, and gives up with a clear error', async () => {
+    const port = await freePort();
+    const { logger, messages } = recordingLogger();
+    const started = Date.now();
+    await expect(
+      open(
+        options({ url: `mongodb://app:s3cret@127.0.0.1:${port}/chat`, connect: { attempts: 3, initialDelayMs: 50 }, serverSelectionTimeoutMS: 200 }),
+        logger,
+      ),
+    ).rejects.toThrow(`Could not connect to MongoDB at mongodb://app:***@127.0.0.1:${port}/chat after 3 attempts`);
+    expect(messages().filter((m) => m.includes('not reachable'))).toEqual([
+      expect.stringContaining('(attempt 1 of 3)'),
+      expect.stringContaining('(attempt 2 of 3)'),
+    ]);
+    expect(messages().join('\n')).toContain('retrying in 100 ms'); // the delay doubled
+    expect(messages().join('\n')).not.toContain('s3cret');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+  });
+
+  test('connects once the server comes up during the retries', async () => {
+    await ferret.stop();
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, {
+      write: (line: string) => {
+        lines.push(line);
+        // The first failed attempt is the cue to bring the server up.
+        if (line.includes('attempt 1 of')) void ferret.start();
+      },
+    });
+    const store = await open(options({ connect: { attempts: 20, initialDelayMs: 50 }, serverSelectionTimeoutMS: 300 }), logger);
+    expect(await store.isReady()).toBe(true);
+    expect(lines.some((l) => l.includes('not reachable'))).toBe(true);
+  });
+});
