@@ -1,3 +1,4 @@
+import type { Config } from '@jest/types';
 import { DuplicateNameError, type MessageRecord, type Store } from '../src/store/types';
 
 /**
@@ -170,7 +171,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
 }
 
 /** Everything jest can fake except Date: timers must keep running for the drivers. */
-const NOT_DATE = [
+const NOT_DATE: Config.FakeableAPI[] = [
   'hrtime',
   'nextTick',
   'performance',
@@ -185,4 +186,4 @@ const NOT_DATE = [
   'clearInterval',
   'setTimeout',
   'clearTimeout',
-] as const;
+];
