@@ -306,6 +306,10 @@ function resolveBroker(p: Parsed, problems: string[], notices: string[]): Broker
     return { kind: 'none' };
   }
 
+  if (candidates.length === 0 && p.SCALABLE === true && p.BROKER === undefined) {
+    notices.push('SCALABLE=true but no broker is configured (REDIS_HOST, RABBIT_HOST, NATS_HOST or a *_URL): running as a single node');
+  }
+
   const kinds = new Set(candidates.map((c) => c.config.kind));
   if (kinds.size > 1) {
     problems.push(
