@@ -1,4 +1,3 @@
-import type { Config } from '@jest/types';
 import { DuplicateNameError, type MessageRecord, type Store } from '../src/store/types';
 
 /**
@@ -171,7 +170,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
 }
 
 /** Everything jest can fake except Date: timers must keep running for the drivers. */
-const NOT_DATE: Config.FakeableAPI[] = [
+const NOT_DATE: NonNullable<Parameters<typeof jest.useFakeTimers>[0]>['doNotFake'] = [
   'hrtime',
   'nextTick',
   'performance',
