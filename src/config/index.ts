@@ -22,6 +22,7 @@ export const ENV_VARS = [
   'STORAGE_VOLUME',
   'MESSAGE_RATE_LIMIT',
   'ROOM_RATE_LIMIT',
+  'SIGNIN_RATE_LIMIT',
   'MONGO_URL',
   'MONGO_USERNAME',
   'MONGO_PASSWORD',
@@ -86,6 +87,8 @@ export interface Config {
     messagesPer10s: number;
     /** Rooms one person may create per minute on one replica. */
     roomsPerMinute: number;
+    /** Sign-in attempts per minute from one IP address. */
+    signInsPerMinute: number;
   };
   mongo: null | {
     url: string;
@@ -145,6 +148,7 @@ const schema = z.object({
   STORAGE_VOLUME: z.string().min(1).default('./uploads'),
   MESSAGE_RATE_LIMIT: int(1, 100_000).default(20),
   ROOM_RATE_LIMIT: int(1, 100_000).default(10),
+  SIGNIN_RATE_LIMIT: int(1, 100_000).default(60),
   MONGO_URL: url(['mongodb', 'mongodb+srv']).optional(),
   MONGO_USERNAME: z.string().min(1).optional(),
   MONGO_PASSWORD: z.string().min(1).optional(),
@@ -217,7 +221,11 @@ export function loadConfig(env: Env = process.env): Config {
     session: { secret, secretGenerated, maxAgeMs: parsed.SESSION_MAX_AGE_HOURS * 3_600_000 },
     trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
     storageVolume: path.resolve(parsed.STORAGE_VOLUME),
-    rateLimits: { messagesPer10s: parsed.MESSAGE_RATE_LIMIT, roomsPerMinute: parsed.ROOM_RATE_LIMIT },
+    rateLimits: {
+      messagesPer10s: parsed.MESSAGE_RATE_LIMIT,
+      roomsPerMinute: parsed.ROOM_RATE_LIMIT,
+      signInsPerMinute: parsed.SIGNIN_RATE_LIMIT,
+    },
     mongo: mongo === null ? null : {
       url: mongo,
       sessionCleanup: parsed.MONGO_SESSION_CLEANUP,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import multer from 'multer';
 import type { Config } from '../config';
@@ -19,7 +19,7 @@ export interface ReadinessCheck {
 }
 
 export interface AppDeps {
-  config: Pick<Config, 'trustProxy' | 'env'>;
+  config: Pick<Config, 'trustProxy' | 'rateLimits'>;
   chat: ChatService;
   avatars: AvatarStorage;
   logger: Logger;
@@ -48,6 +48,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   ROOM_NAME_TAKEN: 409,
   FILE_TOO_LARGE: 413,
   UNSUPPORTED_FILE_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
@@ -102,8 +103,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(express.urlencoded({ extended: false, limit: '10kb' }));
   app.use(express.json({ limit: '10kb' }));
 
-  const signInLimiter = rateLimit({ windowMs: 60_000, limit: 30, standardHeaders: 'draft-8', legacyHeaders: false, handler: tooMany });
-  const uploadLimiter = rateLimit({ windowMs: 60_000, limit: 10, standardHeaders: 'draft-8', legacyHeaders: false, handler: tooMany });
+  const limits = { windowMs: 60_000, standardHeaders: 'draft-8', legacyHeaders: false, handler: tooMany } as const;
+  const signInLimiter = rateLimit({ ...limits, limit: deps.config.rateLimits.signInsPerMinute });
+  // Per person, not per address: many people may share one address behind a NAT.
+  const uploadLimiter = rateLimit({
+    ...limits,
+    limit: 10,
+    keyGenerator: (req) => req.session.userId ?? ipKeyGenerator(req.ip ?? ''),
+  });
 
   const currentUser = async (req: Request): Promise<UserDTO | null> => {
     const userId = req.session.userId;
@@ -211,7 +218,9 @@ function httpErrorBody(error: unknown) {
   const status = (error as { status?: unknown; type?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // body-parser errors: malformed JSON, too large...
-    return { code: status === 413 ? ('FILE_TOO_LARGE' as const) : ('INVALID_PAYLOAD' as const), message: 'The request body is invalid or too large' };
+    return status === 413
+      ? { code: 'PAYLOAD_TOO_LARGE' as const, message: 'The request body is too large' }
+      : { code: 'INVALID_PAYLOAD' as const, message: 'The request body is not valid JSON or form data' };
   }
   return toErrorBody(error);
 }

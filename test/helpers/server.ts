@@ -25,7 +25,14 @@ export interface TestServer {
 export async function startServer(options: { env?: Env; store?: Store; storageVolume?: string } = {}): Promise<TestServer> {
   const ownVolume = !options.storageVolume;
   const storageVolume = options.storageVolume ?? (await mkdtemp(path.join(tmpdir(), 'chat-uploads-')));
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STORAGE_VOLUME: storageVolume, ...options.env });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    STORAGE_VOLUME: storageVolume,
+    // Every test signs in from 127.0.0.1; test/http.test.ts checks the limit itself.
+    SIGNIN_RATE_LIMIT: '10000',
+    ...options.env,
+  });
   const store = options.store ?? createMemoryStore();
   const broker = await connectBroker(config, silentLogger);
   const server = await createChatServer({ config, store, broker, logger: silentLogger });

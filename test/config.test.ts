@@ -1,0 +1,68 @@
+import path from 'node:path';
+import { ConfigError, ENV_VARS, loadConfig } from '../src/config';
+
+const problems = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+test('defaults: port 3000, ./uploads, in-memory store, no broker, a generated session secret with a notice', () => {
+  const config = loadConfig({});
+  expect(config).toMatchObject({
+    env: 'development',
+    port: 3000,
+    storageVolume: path.resolve('uploads'),
+    mongo: null,
+    broker: { kind: 'none' },
+    trustProxy: false,
+    session: { secretGenerated: true },
+  });
+  expect(config.session.secret).toMatch(/^[a-f0-9]{64}$/);
+  expect(config.notices.join('\n')).toContain('SESSION_SECRET is not set');
+});
+
+test('NODE_ENV=production without SESSION_SECRET stops boot, naming the variable', () => {
+  expect(problems({ NODE_ENV: 'production' })).toContain('SESSION_SECRET is required when NODE_ENV=production');
+});
+
+test.each([
+  [{ PORT: 'eighty' }, 'PORT="eighty" is invalid: expected a whole number from 0 to 65535'],
+  [{ PORT: '70000' }, 'PORT="70000" is invalid'],
+  [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET="short" is invalid: expected at least 16 characters'],
+  [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL="loud" is invalid'],
+  [{ MESSAGE_RATE_LIMIT: '0' }, 'MESSAGE_RATE_LIMIT="0" is invalid'],
+  [{ NODE_ENV: 'staging' }, 'NODE_ENV="staging" is invalid'],
+])('a bad value stops boot with a message naming it: %j', (env, message) => {
+  expect(problems(env)).toContain(message);
+});
+
+test('every problem is reported at once', () => {
+  const message = problems({ PORT: 'x', LOG_LEVEL: 'y' });
+  expect(message).toContain('PORT=');
+  expect(message).toContain('LOG_LEVEL=');
+});
+
+test('TRUST_PROXY takes true, a hop count or an address list', () => {
+  expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+  expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+  expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
+});
+
+test('INSTANCE_NAME, else HOSTNAME (what Docker and Kubernetes set), names the replica', () => {
+  expect(loadConfig({ HOSTNAME: 'app-7f9c' }).instanceName).toBe('app-7f9c');
+  expect(loadConfig({ HOSTNAME: 'app-7f9c', INSTANCE_NAME: 'blue' }).instanceName).toBe('blue');
+});
+
+test('empty values count as unset', () => {
+  expect(loadConfig({ PORT: '', REDIS_URL: '' })).toMatchObject({ port: 3000, broker: { kind: 'none' } });
+});
+
+test('variables it does not know are ignored; ENV_VARS lists those it reads', () => {
+  expect(() => loadConfig({ PATH: '/bin', SOMETHING_ELSE: 'x' })).not.toThrow();
+  expect(ENV_VARS).toEqual(expect.arrayContaining(['PORT', 'SESSION_SECRET', 'STORAGE_VOLUME', 'MONGO_URL', 'REDIS_HOST']));
+});
