@@ -130,7 +130,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
       test('page: newest first, limited, per room, then older pages by cursor, even with equal timestamps', async () => {
         const { author, room, other } = await setup();
         // Freeze the clock (only Date) so messages share timestamps and the id breaks ties.
-        jest.useFakeTimers({ now: new Date('2030-01-01T00:00:00Z'), doNotFake: NOT_DATE });
+        jest.useFakeTimers({ now: new Date('2030-01-01T00:00:00Z'), doNotFake: [...NOT_DATE] });
         const sent: MessageRecord[] = [];
         for (let i = 0; i < 11; i += 1) {
           if (i === 4 || i === 8) jest.setSystemTime(Date.now() + 1000);
@@ -170,7 +170,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
 }
 
 /** Everything jest can fake except Date: timers must keep running for the drivers. */
-const NOT_DATE: NonNullable<Parameters<typeof jest.useFakeTimers>[0]>['doNotFake'] = [
+const NOT_DATE = [
   'hrtime',
   'nextTick',
   'performance',
@@ -185,4 +185,4 @@ const NOT_DATE: NonNullable<Parameters<typeof jest.useFakeTimers>[0]>['doNotFake
   'clearInterval',
   'setTimeout',
   'clearTimeout',
-];
+] as const;
