@@ -59,12 +59,12 @@ describe('sending', () => {
   });
 
   test.each([
-    [{ text: '   ' }, 'MESSAGE_EMPTY'],
-    [{ text: 'x'.repeat(2001) }, 'MESSAGE_TOO_LONG'],
-    [{ text: 42 }, 'INVALID_PAYLOAD'],
-    [{ text: 'hi', admin: true }, 'INVALID_PAYLOAD'],
-    [{ text: 'hi', clientId: 'bad id!' }, 'INVALID_PAYLOAD'],
-  ])('refuses %j with %s and stores nothing', async (payload, code) => {
+    ['blank text', { text: '   ' }, 'MESSAGE_EMPTY'],
+    ['2001 characters', { text: 'x'.repeat(2001) }, 'MESSAGE_TOO_LONG'],
+    ['a number as text', { text: 42 }, 'INVALID_PAYLOAD'],
+    ['an unknown field', { text: 'hi', admin: true }, 'INVALID_PAYLOAD'],
+    ['a malformed clientId', { text: 'hi', clientId: 'bad id!' }, 'INVALID_PAYLOAD'],
+  ])('refuses %s with %s and stores nothing', async (_label, payload, code) => {
     const ack = await request(alice, 'message:send', { roomId, ...payload });
     expect(ack).toMatchObject({ ok: false, error: { code, message: expect.any(String) } });
     expect(await app.store.messages.page(roomId, { limit: 10 })).toEqual([]);
@@ -87,6 +87,15 @@ describe('sending', () => {
     const atBob = nextEvent(bob, 'message');
     expectOk(await request(alice, 'message:send', { roomId, text }));
     expect((await atBob).text).toBe(text);
+  });
+
+  test('an oversized socket payload closes that connection only; the server keeps serving', async () => {
+    const hog = await connect(app.url, (await signIn(app.url, uniqueId('Hog'))).cookie);
+    const closed = new Promise<string>((resolve) => hog.once('disconnect', resolve));
+    hog.emit('message:send', { roomId, text: 'x'.repeat(100_000) }, () => {});
+    expect(await closed).toBe('transport close');
+    expect(await app.store.messages.page(roomId, { limit: 1 })).toEqual([]);
+    expectOk(await request(alice, 'message:send', { roomId, text: 'still here' }));
   });
 
   test('a flood is cut off with RATE_LIMITED', async () => {

@@ -30,6 +30,20 @@ describe('sign-in with a display name', () => {
     expect(user).toMatchObject({ name: 'Zoë Ångström', avatarUrl: null });
   });
 
+  test('behind a trusted TLS-terminating proxy the cookie is also Secure', async () => {
+    const proxied = await startServer({ env: { TRUST_PROXY: '1' } });
+    try {
+      const res = await fetch(`${proxied.url}/api/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
+        body: JSON.stringify({ name: 'Tess' }),
+      });
+      expect(res.headers.get('set-cookie')).toMatch(/; Secure/i);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   test('the same name (any case) signs back into the same user', async () => {
     const name = uniqueId('Sam');
     const first = await signIn(app.url, name);
