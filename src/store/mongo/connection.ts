@@ -33,6 +33,8 @@ export async function openConnection(options: MongoConnectOptions, logger: Logge
         autoCreate: false,
         serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 3000,
         connectTimeoutMS: options.serverSelectionTimeoutMS ?? 3000,
+        // Notices an outage (and the return) within 2 s rather than the driver's 10 s.
+        heartbeatFrequencyMS: 2000,
       });
       // An 'error' event without a listener would crash the process.
       attempt.on('error', () => {});
