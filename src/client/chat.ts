@@ -107,6 +107,7 @@ export function startChat(initialUser: UserDTO): void {
 
   const setConnection = (state: ConnectionState) => {
     ui.connection.dataset.state = state;
+    document.body.dataset.connection = state;
     ui.connection.textContent = CONNECTION_TEXT[state];
   };
 

@@ -1,0 +1,48 @@
+import type { Browser } from 'playwright-core';
+import { startFerretDB, type FerretDB } from '../helpers/ferretdb';
+import { launchBrowser, messageText, noLonger, see, signIn, startCluster, type Cluster } from './helpers';
+
+// The same two-person conversation across two replicas, over the other brokers.
+jest.setTimeout(90_000);
+
+let ferret: FerretDB;
+let browser: Browser;
+
+beforeAll(async () => {
+  [ferret, browser] = await Promise.all([startFerretDB(), launchBrowser()]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await ferret?.destroy();
+});
+
+describe.each(['rabbitmq', 'nats'] as const)('over %s', (broker) => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster(ferret, broker);
+  });
+  afterAll(() => cluster?.close());
+
+  test('two people on different replicas chat, see each other typing and online', async () => {
+    const [first, second] = cluster.replicas;
+    const alice = await signIn(browser, first, 'Alice');
+    const bob = await signIn(browser, second, 'Bob');
+    await see(bob.page.locator('#server-badge').getByText(broker));
+
+    await see(alice.page.locator('#presence-list').getByText('Bob', { exact: true }));
+    await see(bob.page.locator('#presence-list').getByText('Alice', { exact: true }));
+
+    await alice.say(`Hello over ${broker}`);
+    await see(messageText(bob.page, `Hello over ${broker}`));
+    await bob.page.getByLabel('Message', { exact: true }).pressSequentially('Hi Alice');
+    await see(alice.page.locator('#typing').getByText('Bob is typing…'));
+    await bob.page.getByLabel('Message', { exact: true }).press('Enter');
+    await see(messageText(alice.page, 'Hi Alice'));
+    await noLonger(alice.page.locator('#typing').getByText('Bob is typing…'));
+
+    await bob.close();
+    await noLonger(alice.page.locator('#presence-list').getByText('Bob', { exact: true }));
+    await alice.close();
+  });
+});

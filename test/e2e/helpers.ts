@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { startAppProcess, type AppProcess } from '../helpers/app-process';
+import { brokerEnv, type BrokerName } from '../helpers/cluster';
+import { startFerretDB, type FerretDB } from '../helpers/ferretdb';
+
+/** Debian's Chromium (.ci/run installs it); Playwright never downloads a browser here. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'test-results', 'e2e');
+
+/** How long a person waits for the page to show something before the test fails. */
+const UI_TIMEOUT_MS = 15_000;
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // No sandbox: CI runs as root. The rest keeps Chromium off the network except for our pages.
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      '--disable-gpu',
+    ],
+  });
+}
+
+export interface Replica {
+  readonly name: string;
+  readonly url: string;
+  /** SIGTERM, as a rolling update does. */
+  stop(): Promise<void>;
+  /** SIGKILL: a crash, with no goodbye to the clients or the broker. */
+  kill(): Promise<void>;
+  /** A new process on the same port with the same environment. */
+  start(): Promise<void>;
+}
+
+export interface Cluster {
+  broker: BrokerName;
+  replicas: [Replica, Replica];
+  close(): Promise<void>;
+}
+
+/**
+ * Two app replicas as separate processes (the built dist/main.js) sharing one
+ * MongoDB database (on `ferret`), one broker prefix, one session secret and one
+ * upload volume: what a load balancer would spread people over.
+ */
+export async function startCluster(
+  ferret: FerretDB,
+  broker: BrokerName,
+  options: { env?: Record<string, string> } = {},
+): Promise<Cluster> {
+  const storageVolume = await mkdtemp(path.join(tmpdir(), 'chat-e2e-'));
+  const env = {
+    ...brokerEnv(broker),
+    MONGO_URL: ferret.url(),
+    SESSION_SECRET: randomBytes(24).toString('hex'),
+    STORAGE_VOLUME: storageVolume,
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  };
+  const start = async (index: number, port?: number) =>
+    startAppProcess({ ...env, INSTANCE_NAME: `chat-${broker}-${index + 1}` }, { port, waitFor: 'readyz' });
+  const replica = (first: AppProcess, index: number): Replica => {
+    let current: AppProcess | null = first;
+    return {
+      name: `chat-${broker}-${index + 1}`,
+      url: first.url,
+      async stop() {
+        await current?.stop();
+        current = null;
+      },
+      async kill() {
+        await current?.kill();
+        current = null;
+      },
+      async start() {
+        current = await start(index, first.port);
+      },
+    };
+  };
+  const [a, b] = await Promise.all([start(0), start(1)]);
+  const replicas: [Replica, Replica] = [replica(a, 0), replica(b, 1)];
+
+  return {
+    broker,
+    replicas,
+    async close() {
+      await Promise.all(replicas.map((r) => r.stop()));
+      await rm(storageVolume, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Person {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  /** The messages as the person sees them, in order. */
+  messages(): Promise<string[]>;
+  say(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A person with a browser profile of their own, signed in on `replica`'s sign-in page. */
+export async function signIn(
+  browser: Browser,
+  replica: Replica,
+  name: string,
+  viewport = { width: 1280, height: 800 },
+): Promise<Person> {
+  const context = await browser.newContext({ baseURL: replica.url, viewport });
+  context.setDefaultTimeout(UI_TIMEOUT_MS);
+  const page = await context.newPage();
+  await page.goto('/login');
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: 'Join the chat' }).click();
+  await connected(page);
+  await see(page.locator('#room-name-heading').filter({ hasText: /\S/ }).filter({ hasNotText: '…' }));
+  return {
+    name,
+    context,
+    page,
+    messages: () => page.locator('#message-list .message-text').allTextContents(),
+    async say(text) {
+      await page.getByLabel('Message', { exact: true }).fill(text);
+      await page.getByLabel('Message', { exact: true }).press('Enter');
+      await see(page.locator('#message-list .message:not(.pending)').getByText(text, { exact: true }));
+    },
+    close: () => context.close(),
+  };
+}
+
+export async function see(locator: Locator): Promise<void> {
+  await locator.first().waitFor({ state: 'visible' });
+}
+
+/** Waits until nothing matches (hidden or gone from the page). */
+export async function noLonger(locator: Locator): Promise<void> {
+  await locator.first().waitFor({ state: 'hidden' });
+}
+
+export async function connected(page: Page, timeout?: number): Promise<void> {
+  await page.locator('#connection[data-state="connected"]').waitFor({ state: 'visible', timeout });
+}
+
+export function messageText(page: Page, text: string): Locator {
+  return page.locator('#message-list .message-text').getByText(text, { exact: true });
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  // Finished transitions: the phone drawer slides in.
+  await page.screenshot({ path: file, animations: 'disabled' });
+  return file;
+}
+
+/** A small valid PNG of one colour, generated here so the tests ship no binary fixtures. */
+export function pngOf(width: number, height: number, [r, g, b]: [number, number, number]): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])));
+    return Buffer.concat([length, Buffer.from(type), data, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, Buffer.from([r, g, b]))]);
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}

@@ -1,0 +1,72 @@
+import type { Browser } from 'playwright-core';
+import { startFerretDB, type FerretDB } from '../helpers/ferretdb';
+import { connected, launchBrowser, messageText, noLonger, screenshot, see, signIn, startCluster, type Cluster } from './helpers';
+
+// Restarting or killing a replica: the page must reconnect by itself and lose nothing.
+jest.setTimeout(120_000);
+
+let ferret: FerretDB;
+let browser: Browser;
+
+beforeAll(async () => {
+  [ferret, browser] = await Promise.all([startFerretDB(), launchBrowser()]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await ferret?.destroy();
+});
+
+describe.each([
+  { broker: 'redis', how: 'stop' },
+  { broker: 'rabbitmq', how: 'kill' },
+] as const)('over $broker', ({ broker, how }) => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster(ferret, broker);
+  });
+  afterAll(() => cluster?.close());
+
+  test(`Bob's replica is ${how === 'stop' ? 'stopped' : 'killed'} and restarted: his page reconnects and nothing is missing`, async () => {
+    const [first, second] = cluster.replicas;
+    const alice = await signIn(browser, first, 'Alice');
+    const bob = await signIn(browser, second, 'Bob');
+    await alice.say('Before the restart, from Alice');
+    await see(messageText(bob.page, 'Before the restart, from Alice'));
+    await bob.say('Before the restart, from Bob');
+    await see(messageText(alice.page, 'Before the restart, from Bob'));
+
+    await second[how]();
+    await see(bob.page.locator('#connection').getByText('Reconnecting…'));
+    // Typed while the replica is down: it waits in the page's outbox.
+    await bob.page.getByLabel('Message', { exact: true }).fill('Typed while my server was down');
+    await bob.page.getByLabel('Message', { exact: true }).press('Enter');
+    await see(bob.page.locator('#message-list .message.pending').getByText('Typed while my server was down'));
+    await alice.say('Sent while Bob was away');
+    await screenshot(bob.page, `reconnecting-${broker}`);
+
+    await second.start();
+    await connected(bob.page, 30_000);
+    await see(messageText(bob.page, 'Sent while Bob was away'));
+    await see(messageText(alice.page, 'Typed while my server was down'));
+    await noLonger(bob.page.locator('#message-list .message.pending'));
+
+    await alice.say('After the restart');
+    await see(messageText(bob.page, 'After the restart'));
+    await bob.say('Still here');
+    await see(messageText(alice.page, 'Still here'));
+
+    const expected = [
+      'Before the restart, from Alice',
+      'Before the restart, from Bob',
+      'Sent while Bob was away',
+      'Typed while my server was down',
+      'After the restart',
+      'Still here',
+    ];
+    expect(await bob.messages()).toEqual(expected);
+    expect(await alice.messages()).toEqual(expected);
+    await alice.close();
+    await bob.close();
+  });
+});
