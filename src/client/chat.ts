@@ -24,6 +24,7 @@ type ConnectionState = 'connecting' | 'connected' | 'reconnecting';
 const ROOM_KEY = 'docker-chat.room';
 /** Long enough for a slow store, short enough that a lost reply is retried soon. */
 const ACK_TIMEOUT_MS = 10_000;
+const RETRY_MS = 3000;
 
 const CONNECTION_TEXT: Record<ConnectionState, string> = {
   connecting: 'Connecting…',
@@ -165,8 +166,14 @@ export function startChat(initialUser: UserDTO): void {
 
   const loadRooms = () => {
     socket.timeout(ACK_TIMEOUT_MS).emit('room:list', (err, res) => {
-      if (err) return; // disconnected: the next "connect" asks again
-      if (!res.ok) return void (ui.roomError.textContent = res.error.message);
+      // Disconnected: the next "connect" asks again. Connected but unanswered or refused: ask again soon.
+      const retry = () => setTimeout(() => socket.connected && loadRooms(), RETRY_MS);
+      if (err) return void retry();
+      if (!res.ok) {
+        ui.roomError.textContent = res.error.message;
+        return void retry();
+      }
+      ui.roomError.textContent = '';
       rooms = res.rooms;
       renderRooms();
       const wanted = room?.id ?? localStorage.getItem(ROOM_KEY);
@@ -180,14 +187,17 @@ export function startChat(initialUser: UserDTO): void {
     typingSignal.stop();
     joined = false;
     socket.timeout(ACK_TIMEOUT_MS).emit('room:join', { roomId }, (err, res) => {
-      if (seq !== joinSeq || err) return;
+      if (seq !== joinSeq) return;
+      const retry = () => setTimeout(() => seq === joinSeq && socket.connected && joinRoom(roomId), RETRY_MS);
+      if (err) return void (socket.connected && retry());
       if (!res.ok) {
         if (res.error.code === 'ROOM_NOT_FOUND' && localStorage.getItem(ROOM_KEY) === roomId) {
           localStorage.removeItem(ROOM_KEY);
           return loadRooms();
         }
+        // e.g. the store is briefly unavailable: say so and try again.
         ui.sendError.textContent = res.error.message;
-        return;
+        return void retry();
       }
       opened(res);
     });
@@ -246,6 +256,8 @@ export function startChat(initialUser: UserDTO): void {
       view.merge(res.messages);
       nextCursor = res.nextCursor;
       renderMessages('keep');
+      // The button is gone once everything is loaded: keep the keyboard focus in the conversation.
+      if (nextCursor === null) ui.messages.focus();
     });
   });
 

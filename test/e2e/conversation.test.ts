@@ -71,7 +71,11 @@ test('two people on different replicas chat both ways and see who is typing', as
   await see(messageText(alice.page, 'Loud and clear!'));
   await noLonger(alice.page.locator('#typing').getByText('Bob is typing…'));
 
-  await alice.say('Multi-line\nworks too');
+  const alicesBox = alice.page.getByLabel('Message', { exact: true });
+  await alicesBox.pressSequentially('Multi-line');
+  await alicesBox.press('Shift+Enter');
+  await alicesBox.pressSequentially('works too');
+  await alicesBox.press('Enter');
   await see(messageText(bob.page, 'Multi-line\nworks too'));
   expect(await alice.messages()).toEqual(await bob.messages());
   await box.pressSequentially('Deploying the next one now');
@@ -192,6 +196,30 @@ test('rooms: one creates a room, the other sees it live, gets an unread count an
   await noLonger(messageText(kim.page, 'Shipping'));
   await jo.close();
   await kim.close();
+});
+
+test('the message box shows the 2000-character limit and will not send past it', async () => {
+  const max = await signIn(browser, one(), 'Max');
+  const box = max.page.getByLabel('Message', { exact: true });
+  await box.fill('a'.repeat(2001));
+  await see(max.page.getByText('2001 / 2000: 1 too many'));
+  expect(await max.page.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+  await box.press('Backspace');
+  await see(max.page.getByText('2000 / 2000'));
+  await box.press('Enter');
+  await see(messageText(max.page, 'a'.repeat(2000)));
+  await max.close();
+});
+
+test('signing out in one tab signs out every tab of that browser', async () => {
+  const ned = await signIn(browser, one(), 'Ned');
+  const secondTab = await ned.context.newPage();
+  await secondTab.goto('/');
+  await see(secondTab.locator('#connection[data-state="connected"]'));
+  await ned.page.getByRole('button', { name: 'Sign out' }).click();
+  await see(ned.page.getByRole('button', { name: 'Join the chat' }));
+  await see(secondTab.getByRole('button', { name: 'Join the chat' }));
+  await ned.close();
 });
 
 test('on a phone the rooms and people are behind the menu button', async () => {
