@@ -2,7 +2,9 @@
 # The chat server image: `docker build -t docker-chat .`
 # Stage 1 compiles the TypeScript server and bundles the browser client,
 # stage 2 installs production dependencies only, stage 3 is what runs.
-ARG NODE_IMAGE=node:20-alpine
+# Node 20 reached end of life in April 2026: the image runs the current LTS (the
+# code needs >= 20.19; CI tests it on the Node 20 of its machines).
+ARG NODE_IMAGE=node:24-alpine
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
