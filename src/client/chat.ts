@@ -76,12 +76,15 @@ export function startChat(initialUser: UserDTO): void {
       if (!item) return;
       item.status = 'queued';
       item.error = null;
+      ui.sendError.textContent = '';
       renderMessages('follow');
       flush();
     },
     discard: (clientId) => {
       outbox.delete(clientId);
+      ui.sendError.textContent = '';
       renderMessages('follow');
+      ui.input.focus(); // the button that had the focus is gone
     },
   });
   const typingIndicator = new TypingIndicator((text) => (ui.typing.textContent = text));

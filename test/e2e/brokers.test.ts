@@ -20,7 +20,8 @@ afterAll(async () => {
 describe.each(['rabbitmq', 'nats'] as const)('over %s', (broker) => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster(ferret, broker);
+    // A low limit, so that a refused message is quick to provoke.
+    cluster = await startCluster(ferret, broker, { env: { MESSAGE_RATE_LIMIT: '3' } });
   });
   afterAll(() => cluster?.close());
 
@@ -44,5 +45,25 @@ describe.each(['rabbitmq', 'nats'] as const)('over %s', (broker) => {
     await bob.close();
     await noLonger(alice.page.locator('#presence-list').getByText('Bob', { exact: true }));
     await alice.close();
+  });
+
+  test('a message the server refuses says why, and can be discarded', async () => {
+    const cleo = await signIn(browser, cluster.replicas[0], 'Cleo');
+    const box = cleo.page.getByLabel('Message', { exact: true });
+    for (const text of ['one', 'two', 'three', 'four']) {
+      await box.fill(text);
+      await box.press('Enter');
+    }
+    const refused = cleo.page.locator('#message-list .message.failed');
+    await see(refused.getByText('Not sent: You are sending too fast, slow down'));
+    await see(refused.getByText('four', { exact: true }));
+    const alert = cleo.page.getByRole('alert').getByText('You are sending too fast, slow down');
+    await see(alert);
+
+    await refused.getByRole('button', { name: 'Discard' }).click();
+    await noLonger(refused);
+    await noLonger(alert);
+    expect((await cleo.messages()).slice(-3)).toEqual(['one', 'two', 'three']);
+    await cleo.close();
   });
 });
