@@ -14,7 +14,6 @@ await build({
   target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
   minify: true,
   sourcemap: true,
-  legalComments: 'linked',
   tsconfig: 'src/client/tsconfig.json',
   logLevel: 'warning',
 });

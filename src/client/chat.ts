@@ -127,7 +127,10 @@ export function startChat(initialUser: UserDTO): void {
         if (current) button.setAttribute('aria-current', 'true');
         if (count > 0) {
           button.classList.add('has-unread');
-          button.append(h('span', { className: 'unread-badge', text: count > 99 ? '99+' : String(count), attrs: { 'aria-label': `${count} unread` } }));
+          button.append(
+            h('span', { className: 'unread-badge', text: count > 99 ? '99+' : String(count), attrs: { 'aria-hidden': 'true' } }),
+            h('span', { className: 'visually-hidden', text: `, ${count} unread` }),
+          );
         }
         button.addEventListener('click', () => {
           sidebar.close();

@@ -198,6 +198,20 @@ test('rooms: one creates a room, the other sees it live, gets an unread count an
   await kim.close();
 });
 
+test('on a phone the rooms and people are behind the menu button', async () => {
+  const lea = await signIn(browser, one(), 'Lea', { width: 390, height: 780 });
+  const sidebar = lea.page.locator('#sidebar');
+  await noLonger(sidebar);
+  await lea.say('Hello from my phone');
+  await screenshot(lea.page, 'chat-phone');
+  await lea.page.getByRole('button', { name: 'Rooms and people' }).click();
+  await see(sidebar.getByText('Lea', { exact: true }).first());
+  await screenshot(lea.page, 'chat-phone-menu');
+  await lea.page.keyboard.press('Escape');
+  await noLonger(sidebar);
+  await lea.close();
+});
+
 test('the message box shows the 2000-character limit and will not send past it', async () => {
   const max = await signIn(browser, one(), 'Max');
   const box = max.page.getByLabel('Message', { exact: true });
@@ -220,18 +234,4 @@ test('signing out in one tab signs out every tab of that browser', async () => {
   await see(ned.page.getByRole('button', { name: 'Join the chat' }));
   await see(secondTab.getByRole('button', { name: 'Join the chat' }));
   await ned.close();
-});
-
-test('on a phone the rooms and people are behind the menu button', async () => {
-  const lea = await signIn(browser, one(), 'Lea', { width: 390, height: 780 });
-  const sidebar = lea.page.locator('#sidebar');
-  await noLonger(sidebar);
-  await lea.say('Hello from my phone');
-  await screenshot(lea.page, 'chat-phone');
-  await lea.page.getByRole('button', { name: 'Rooms and people' }).click();
-  await see(sidebar.getByText('Lea', { exact: true }).first());
-  await screenshot(lea.page, 'chat-phone-menu');
-  await lea.page.keyboard.press('Escape');
-  await noLonger(sidebar);
-  await lea.close();
 });
