@@ -1,5 +1,12 @@
+import { createServer } from 'node:http';
+import amqp from 'amqplib';
+import { connect as connectNats } from 'nats';
+import { Server } from 'socket.io';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { BROKERS, once, record, startCluster, type Node } from './helpers/cluster';
+import { createAdapter as createAmqpAdapter } from '../src/adapters/amqp';
+import { createAdapter as createNatsAdapter } from '../src/adapters/nats';
+import { BROKER_URLS, BROKERS, once, record, startCluster, waitFor, type Node } from './helpers/cluster';
+import { uniqueId } from './helpers/net';
 
 /**
  * The cluster semantics of Socket.IO, the same for every broker: three servers
@@ -120,5 +127,42 @@ describe.each(BROKERS)('%s adapter', (kind) => {
     expect(((await A.io.serverSideEmitWithAck('whoami')) as string[]).sort()).toEqual(['B']);
     expect((await A.io.fetchSockets()).map((s) => s.data.name).sort()).toEqual(['a', 'b']);
     expect(Date.now() - started).toBeLessThan(4000);
+  });
+});
+
+describe('createAdapter on its own, with a plain connection', () => {
+  const cases = [
+    {
+      name: 'amqp',
+      connect: async () => {
+        const connection = await amqp.connect(BROKER_URLS.rabbitmq);
+        return { adapter: (prefix: string) => createAmqpAdapter(connection, { prefix }), close: () => connection.close() };
+      },
+    },
+    {
+      name: 'nats',
+      connect: async () => {
+        const nc = await connectNats({ servers: BROKER_URLS.nats });
+        return { adapter: (prefix: string) => createNatsAdapter(nc, { prefix }), close: () => nc.close() };
+      },
+    },
+  ];
+
+  test.each(cases)('$name: two servers find each other and answer a request with binary arguments', async ({ connect }) => {
+    const prefix = uniqueId('standalone-');
+    const connections = await Promise.all([connect(), connect()]);
+    const servers = connections.map((c) => new Server(createServer(), { adapter: c.adapter(prefix) }));
+    try {
+      await waitFor(
+        async () => (await Promise.all(servers.map((s) => s.of('/').adapter.serverCount()))).every((n) => n === 2),
+        'two servers to see each other',
+      );
+      const [first, second] = servers as [Server, Server];
+      second.on('ping', (payload: Buffer, callback: (reply: string) => void) => callback(`pong ${Buffer.from(payload).toString('hex')}`));
+      expect(await first.serverSideEmitWithAck('ping', Buffer.from([0xca, 0xfe]))).toEqual(['pong cafe']);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+      await Promise.all(connections.map((c) => c.close()));
+    }
   });
 });
