@@ -5,6 +5,7 @@ import type { Broker } from './adapters/broker';
 import type { Config } from './config';
 import { createApp } from './http/app';
 import type { Logger } from './lib/logger';
+import { createMetrics } from './lib/metrics';
 import { createRealtime, sessionChannel, type ChatIO } from './realtime';
 import { createChatService } from './services/chat';
 import type { ServerInfo } from './shared/protocol';
@@ -50,6 +51,8 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     store: store.kind,
   });
 
+  const metrics = createMetrics(() => io.engine.clientsCount);
+
   const app = createApp({
     config,
     chat,
@@ -57,6 +60,7 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     logger,
     sessionMiddleware,
     serverInfo,
+    metrics,
     readiness: [
       { name: 'store', kind: store.kind, ready: () => store.isReady() },
       { name: 'broker', kind: broker.kind, ready: () => broker.isConnected() },
@@ -82,6 +86,7 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     serverInfo,
     presenceRefreshMs: Math.max(1000, config.adapterHeartbeat.timeoutMs),
     rateLimits: config.rateLimits,
+    metrics,
   });
 
   return {

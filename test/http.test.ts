@@ -1,3 +1,4 @@
+import { connect, expectOk, request, signIn } from './helpers/client';
 import { startServer, type TestServer } from './helpers/server';
 import type { Store } from '../src/store/types';
 import { createMemoryStore } from '../src/store/memory';
@@ -73,6 +74,22 @@ test('malformed or oversized JSON gets a 400 with a message, unknown API paths a
   expect(((await missing.json()) as { error: { message: string } }).error.message).toBe('No such API endpoint');
 });
 
+test('GET /metrics exposes Prometheus metrics: connections, messages, error acks by code', async () => {
+  const metrics = async () => (await fetch(`${app.url}/metrics`)).text();
+  const socket = await connect(app.url, (await signIn(app.url, 'Metric')).cookie);
+  const { rooms } = expectOk(await request(socket, 'room:list'));
+  expectOk(await request(socket, 'room:join', { roomId: rooms[0]!.id }));
+  expectOk(await request(socket, 'message:send', { roomId: rooms[0]!.id, text: 'counted' }));
+  await request(socket, 'message:send', { roomId: rooms[0]!.id, text: '' });
+  const text = await metrics();
+  expect(text).toMatch(/^chat_connected_sockets 1$/m);
+  expect(text).toMatch(/^chat_messages_sent_total 1$/m);
+  expect(text).toMatch(/^chat_request_errors_total\{event="message:send",code="MESSAGE_EMPTY"\} 1$/m);
+  expect(text).toContain('process_resident_memory_bytes');
+  socket.close();
+});
+
+// Last: it uses up this server's sign-in allowance.
 test('sign-in attempts are rate limited per address (SIGNIN_RATE_LIMIT)', async () => {
   const attempt = () =>
     fetch(`${app.url}/api/session`, {

@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import multer from 'multer';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
+import type { Metrics } from '../lib/metrics';
 import type { ChatService } from '../services/chat';
 import { ChatError, isExpected, toErrorBody } from '../services/errors';
 import { signInForm } from '../services/schemas';
@@ -26,6 +27,7 @@ export interface AppDeps {
   sessionMiddleware: RequestHandler;
   serverInfo: () => ServerInfo;
   readiness: ReadinessCheck[];
+  metrics: Metrics;
   /** Called after a sign-out, to disconnect that session's sockets on every replica. */
   onSignOut: (sessionId: string) => void;
   /** Called after a profile photo change, to tell everyone online. */
@@ -93,6 +95,10 @@ export function createApp(deps: AppDeps): express.Express {
       instance: deps.serverInfo().instance,
       checks: Object.fromEntries(checks.map((c) => [c.name, { kind: c.kind, ready: c.ready }])),
     });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));

@@ -25,6 +25,7 @@ import {
 } from '../services/schemas';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
+import type { Metrics } from '../lib/metrics';
 
 export type ChatIO = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -38,6 +39,7 @@ export interface RealtimeDeps {
   /** How often each replica re-sends presence for its rooms (covers replicas that died). */
   presenceRefreshMs: number;
   rateLimits: Config['rateLimits'];
+  metrics: Metrics;
 }
 
 /** Socket.IO room names: one per chat room, and one per session for sign-out. */
@@ -149,6 +151,7 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): void 
       if (socket.data.roomId !== roomId) throw new ChatError('NOT_IN_ROOM', 'Join the room before sending to it');
       await consume(sendLimiter, user.id, 'You are sending too fast, slow down');
       const message = await chat.sendMessage(user, roomId, text, clientId);
+      deps.metrics.messagesSent.inc();
       io.to(roomChannel(roomId)).emit('message', message);
       io.except(roomChannel(roomId)).emit('room:activity', { roomId, messageId: message.id });
       return { message };
@@ -191,7 +194,9 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): void 
         reply({ ok: true, ...(await run(payload as never)) });
       } catch (error) {
         if (!isExpected(error)) log.error({ err: error, event }, 'socket handler failed');
-        reply({ ok: false, error: toErrorBody(error) });
+        const body = toErrorBody(error);
+        deps.metrics.requestErrors.inc({ event, code: body.code });
+        reply({ ok: false, error: body });
       }
     };
     socket.on(event, listener as never);
