@@ -1,15 +1,8 @@
 import type { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
-import { decode, encode } from 'notepack.io';
-import {
-  ClusterAdapterWithHeartbeat,
-  MessageType,
-  type ClusterMessage,
-  type ClusterResponse,
-  type Offset,
-  type ServerId,
-} from 'socket.io-adapter';
+import { MessageType } from 'socket.io-adapter';
+import { BrokerTransportAdapter, type Namespace } from './transport';
 
 // NODE_DEBUG=socket.io-amqp shows what crosses the broker.
 const debug = debuglog('socket.io-amqp');
@@ -50,7 +43,7 @@ export function createAdapter(connection: AmqpConnection, options: AmqpAdapterOp
     ...options,
   };
   // Socket.IO calls this with `new`, once per namespace.
-  return function (nsp: any) {
+  return function (nsp: Namespace) {
     return new AmqpAdapter(nsp, connection, opts);
   };
 }
@@ -58,22 +51,20 @@ export function createAdapter(connection: AmqpConnection, options: AmqpAdapterOp
 /** Routing keys are dot-separated words: keep a namespace name to one plain word. */
 const word = (nsp: string) => nsp.replace(/[^A-Za-z0-9_/-]/g, '_');
 
-class AmqpAdapter extends ClusterAdapterWithHeartbeat {
+class AmqpAdapter extends BrokerTransportAdapter {
   private channel: Channel | null = null;
   /** The first open; publishing waits for it (later reopens do not: outages fail fast). */
   private readonly opened: Promise<void>;
-  private readonly inflight = new Set<Promise<void>>();
-  private readonly messageKey: string;
-  private readonly responseKeyPrefix: string;
+  protected readonly messageKey: string;
+  protected readonly responseKeyPrefix: string;
   private reopenTimer: NodeJS.Timeout | undefined;
-  private closed = false;
   private connectionGone = false;
   private readonly onConnectionGone = () => {
     this.connectionGone = true;
   };
 
   constructor(
-    nsp: any,
+    nsp: Namespace,
     private readonly connection: AmqpConnection,
     private readonly opts: Required<AmqpAdapterOptions>,
   ) {
@@ -85,10 +76,14 @@ class AmqpAdapter extends ClusterAdapterWithHeartbeat {
     this.opened = this.open();
   }
 
-  /** Announces this server once its queue is bound, so the others' answers are not lost. */
-  override async init(): Promise<void> {
-    await this.opened;
-    super.init();
+  protected whenReady(): Promise<void> {
+    return this.opened;
+  }
+
+  protected transmit(routingKey: string, bytes: Buffer): void {
+    // While the broker is away, fail at once: local delivery must not wait for it.
+    if (!this.channel) throw new Error('not connected to RabbitMQ');
+    this.channel.publish(this.opts.prefix, routingKey, bytes, { appId: this.uid });
   }
 
   /** Declares the exchange, its own queue and bindings on a new channel, and starts consuming. */
@@ -139,53 +134,16 @@ class AmqpAdapter extends ClusterAdapterWithHeartbeat {
 
   private onDelivery(delivery: ConsumeMessage) {
     // The exchange echoes this server's own broadcasts back to its queue.
-    if (this.closed || delivery.properties.appId === this.uid) return;
-    let payload: ClusterMessage | ClusterResponse;
-    try {
-      payload = decode(delivery.content);
-    } catch (error) {
-      debug('[%s] undecodable message: %s', this.uid, (error as Error).message);
-      return;
-    }
-    if (delivery.fields.routingKey === this.messageKey) this.onMessage(payload as ClusterMessage);
-    else this.onResponse(payload as ClusterResponse);
-  }
-
-  protected override async doPublish(message: ClusterMessage): Promise<Offset> {
-    await this.send(this.messageKey, message);
-    return ''; // no connection state recovery
-  }
-
-  protected override async doPublishResponse(requesterUid: ServerId, response: ClusterResponse): Promise<void> {
-    await this.send(this.responseKeyPrefix + requesterUid, response);
-  }
-
-  private send(routingKey: string, payload: ClusterMessage | ClusterResponse): Promise<void> {
-    const sending = (async () => {
-      await this.opened;
-      // While the broker is away, fail at once: local delivery must not wait for it.
-      if (!this.channel) throw new Error('not connected to RabbitMQ');
-      this.channel.publish(this.opts.prefix, routingKey, encode(payload), { appId: this.uid });
-    })();
-    this.inflight.add(sending);
-    const settle = () => this.inflight.delete(sending);
-    sending.then(settle, settle);
-    return sending;
-  }
-
-  override publish(message: Parameters<ClusterAdapterWithHeartbeat['publish']>[0]): void {
-    // After close, a late answer would re-arm the heartbeat timer and keep the process alive.
-    if (!this.closed) super.publish(message);
+    if (delivery.properties.appId === this.uid) return;
+    this.receive(delivery.content, delivery.fields.routingKey !== this.messageKey, debug);
   }
 
   /** Says goodbye, waits until that is written, then closes the channel (which deletes the queue). */
   override async close(): Promise<void> {
     if (this.closed) return;
-    super.close();
-    this.closed = true;
     clearTimeout(this.reopenTimer);
     (this.connection as EventEmitter).off('close', this.onConnectionGone).off('reconnect-failed', this.onConnectionGone);
-    await Promise.allSettled([...this.inflight]);
+    await super.close();
     const channel = this.channel;
     this.channel = null;
     await channel?.close().catch(() => {});

@@ -7,6 +7,7 @@ import { createAdapter as createAmqpAdapter } from './amqp';
 import { createAdapter as createNatsAdapter } from './nats';
 import type { BrokerKind, Config } from '../config';
 import type { Logger } from '../lib/logger';
+import { redact } from '../lib/redact';
 import { describe, withRetry } from '../lib/retry';
 
 /**
@@ -35,17 +36,6 @@ export async function connectBroker(config: Config, logger: Logger): Promise<Bro
       return connectRabbit(broker.url, config, logger);
     case 'nats':
       return connectNatsBroker(broker.servers, config, logger);
-  }
-}
-
-/** Hides the password of a URL before it reaches a log or a page. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
   }
 }
 

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, uniqueId } from './net';
+import { freePort, portOpen, uniqueId } from './net';
 
 /** .ci/run builds it; FERRETDB_BIN overrides the place. */
 export const FERRETDB_BIN = process.env.FERRETDB_BIN ?? path.join(process.env.GOPATH ?? path.join(homedir(), 'go'), 'bin', 'ferretdb');
@@ -79,15 +78,4 @@ export async function startFerretDB(): Promise<FerretDB> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
 /** A TCP port nobody listens on right now, on loopback. */
@@ -16,4 +16,16 @@ export function freePort(): Promise<number> {
 /** A short random tag for names, prefixes and databases, so parallel tests never collide. */
 export function uniqueId(prefix = 't'): string {
   return `${prefix}${randomBytes(4).toString('hex')}`;
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

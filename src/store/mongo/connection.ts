@@ -1,6 +1,7 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { RetryPolicy } from '../../config';
 import type { Logger } from '../../lib/logger';
+import { redact } from '../../lib/redact';
 import { describe, withRetry } from '../../lib/retry';
 import { StoreUnavailableError } from '../types';
 
@@ -85,15 +86,4 @@ export function toStoreError(error: unknown): unknown {
 
 export function isDuplicateKey(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 11000;
-}
-
-/** The URL without its password, for logs. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'an invalid URL';
-  }
 }
