@@ -23,20 +23,20 @@ export function byId<T extends HTMLElement>(id: string, type: { new (): T; proto
   return element;
 }
 
-export function initials(name: string): string {
+function initials(name: string): string {
   const words = name.split(/[\s._-]+/).filter(Boolean);
   const letters = words.length > 1 ? [words[0]!, words.at(-1)!] : [name];
   return letters.map((word) => [...word][0] ?? '').join('').toUpperCase() || '?';
 }
 
 /** A stable hue per name, dark enough for white initials. */
-export function colourFor(name: string): string {
+function colourFor(name: string): string {
   let hash = 0;
   for (const char of name) hash = (hash * 31 + char.codePointAt(0)!) >>> 0;
   return `hsl(${hash % 360} 50% 38%)`;
 }
 
-export type AvatarSize = 'sm' | 'md';
+type AvatarSize = 'sm' | 'md';
 
 /** The profile photo, or the default avatar: initials on the name's colour. */
 export function avatar(user: UserDTO, size: AvatarSize = 'md'): HTMLElement {

@@ -11,7 +11,7 @@ export interface OutboxItem {
 }
 
 /** randomUUID exists only in secure contexts (HTTPS, localhost); plain-HTTP demos on a LAN address need the fallback. */
-export function newClientId(): string {
+function newClientId(): string {
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -108,6 +108,7 @@ export interface Person {
   /** The messages as the person sees them, in order. */
   messages(): Promise<string[]>;
   say(text: string): Promise<void>;
+  /** Closes the browser profile; rejects if the page had script errors or CSP refusals. */
   close(): Promise<void>;
 }
 
@@ -121,6 +122,12 @@ export async function signIn(
   const context = await browser.newContext({ baseURL: replica.url, viewport });
   context.setDefaultTimeout(UI_TIMEOUT_MS);
   const page = await context.newPage();
+  // Script errors and CSP refusals fail the test when the person leaves.
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && message.text().includes('Content Security Policy')) problems.push(message.text());
+  });
   await page.goto('/login');
   await page.getByLabel('Your name').fill(name);
   await page.getByRole('button', { name: 'Join the chat' }).click();
@@ -136,7 +143,10 @@ export async function signIn(
       await page.getByLabel('Message', { exact: true }).press('Enter');
       await see(page.locator('#message-list .message:not(.pending)').getByText(text, { exact: true }));
     },
-    close: () => context.close(),
+    async close() {
+      await context.close();
+      if (problems.length > 0) throw new Error(`${name}'s page reported errors:\n${problems.join('\n')}`);
+    },
   };
 }
 
