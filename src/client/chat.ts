@@ -224,9 +224,13 @@ export function startChat(initialUser: UserDTO): void {
       ui.roomHeading.textContent = room.name;
       ui.input.placeholder = `Message #${room.name}`;
     } else {
-      // Back after a reconnection: keep what we had and add what we missed.
+      // Back after a reconnection: keep what we had and add what we missed. When more than
+      // a page arrived meanwhile, the latest page does not reach what we show: page back.
+      const oldest = joinedRoom.messages[0];
+      const gap = view.size > 0 && oldest !== undefined && !view.has(oldest.id) && joinedRoom.nextCursor !== null;
       view.merge(joinedRoom.messages);
       nextCursor ??= joinedRoom.nextCursor;
+      if (gap) fillGap(room.id, joinedRoom.nextCursor!);
     }
     // A message sent just before a disconnection may be stored although its ack was lost.
     for (const item of outbox.inRoom(room.id)) if (view.hasClientId(item.clientId)) outbox.delete(item.clientId);
@@ -236,6 +240,17 @@ export function startChat(initialUser: UserDTO): void {
     renderMessages(switching ? 'bottom' : 'follow');
     renderCharCount();
     flush();
+  };
+
+  /** Loads pages older than `cursor` until one reaches a message already shown. */
+  const fillGap = (roomId: string, cursor: string) => {
+    socket.timeout(ACK_TIMEOUT_MS).emit('message:history', { roomId, before: cursor, limit: 100 }, (err, res) => {
+      if (err || !res.ok || roomId !== room?.id) return; // the gap stays until the room is opened again
+      const reached = res.messages.some((m) => view.has(m.id));
+      view.merge(res.messages);
+      renderMessages('keep');
+      if (!reached && res.nextCursor !== null) fillGap(roomId, res.nextCursor);
+    });
   };
 
   ui.roomForm.addEventListener('submit', (event) => {

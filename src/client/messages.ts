@@ -40,6 +40,14 @@ export class MessageView {
     for (const message of messages) this.confirmed.set(message.id, message);
   }
 
+  has(id: string): boolean {
+    return this.confirmed.has(id);
+  }
+
+  get size(): number {
+    return this.confirmed.size;
+  }
+
   hasClientId(clientId: string): boolean {
     for (const message of this.confirmed.values()) if (message.clientId === clientId) return true;
     return false;

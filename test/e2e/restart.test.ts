@@ -1,4 +1,5 @@
 import type { Browser } from 'playwright-core';
+import { connect, expectOk, request, signIn as signInOverHttp } from '../helpers/client';
 import { startFerretDB, type FerretDB } from '../helpers/ferretdb';
 import { connected, launchBrowser, messageText, noLonger, screenshot, see, signIn, startCluster, type Cluster } from './helpers';
 
@@ -67,6 +68,38 @@ describe.each([
     expect(await bob.messages()).toEqual(expected);
     expect(await alice.messages()).toEqual(expected);
     await alice.close();
+    await bob.close();
+  });
+});
+
+describe('more than a page arrives while a replica is down', () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster(ferret, 'redis', { env: { MESSAGE_RATE_LIMIT: '1000' } });
+  });
+  afterAll(() => cluster?.close());
+
+  test('after reconnecting, the page pages back until it has every message it missed', async () => {
+    const [first, second] = cluster.replicas;
+    const bob = await signIn(browser, second, 'Bob');
+    await bob.say('Last one I saw live');
+
+    await second.stop();
+    await see(bob.page.locator('#connection').getByText('Reconnecting…'));
+    // Alice, a script on the other replica, sends more than one page (50) of history meanwhile.
+    const alice = await connect(first.url, (await signInOverHttp(first.url, 'Alice')).cookie);
+    const { rooms } = expectOk(await request(alice, 'room:list'));
+    const roomId = rooms.find((r) => r.name === 'general')!.id;
+    expectOk(await request(alice, 'room:join', { roomId }));
+    const missed = Array.from({ length: 75 }, (_, i) => `missed ${i + 1}`);
+    for (const text of missed) expectOk(await request(alice, 'message:send', { roomId, text }));
+    alice.close();
+
+    await second.start();
+    await connected(bob.page, 30_000);
+    await see(messageText(bob.page, 'missed 75'));
+    await see(messageText(bob.page, 'missed 1'));
+    expect(await bob.messages()).toEqual(['Last one I saw live', ...missed]);
     await bob.close();
   });
 });
