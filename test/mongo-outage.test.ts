@@ -94,6 +94,6 @@ test('at boot, the app retries MongoDB with back-off, logs each attempt, and exi
     { waitFor: 'none' },
   );
   expect(await booting.exited).toBe(1);
-  expect(booting.output()).toContain(`not reachable (attempt 1 of 2)`);
+  expect(booting.output()).toContain(`unreachable (attempt 1/2)`);
   expect(booting.output()).toContain(`Startup failed: Could not connect to MongoDB at mongodb://127.0.0.1:${port}/chat after 2 attempts`);
 });

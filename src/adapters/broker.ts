@@ -5,6 +5,7 @@ import { createClient } from 'redis';
 import type { ServerOptions } from 'socket.io';
 import { createAdapter as createAmqpAdapter } from './amqp';
 import { createAdapter as createNatsAdapter } from './nats';
+import type { Namespace } from './transport';
 import type { BrokerKind, Config } from '../config';
 import type { Logger } from '../lib/logger';
 import { redact } from '../lib/redact';
@@ -58,11 +59,9 @@ async function connectRedis(url: string, config: Config, logger: Logger): Promis
     booted = true;
     return client;
   };
-  const policy = config.brokerConnect;
-  const onFailure = (info: { attempt: number; of: number; delayMs: number; error: unknown }) =>
-    log.warn(`redis at ${redact(url)} unreachable (attempt ${info.attempt}/${info.of}): ${describe(info.error)}; retrying in ${info.delayMs} ms`);
-  const pub = await withRetry(`redis at ${redact(url)}`, policy, connectOnce, onFailure);
-  const sub = await withRetry(`redis at ${redact(url)}`, policy, connectOnce, onFailure).catch(async (error) => {
+  const target = redact(url);
+  const pub = await withRetry(`redis at ${target}`, config.brokerConnect, connectOnce, log);
+  const sub = await withRetry(`redis at ${target}`, config.brokerConnect, connectOnce, log).catch(async (error) => {
     await pub.quit().catch(() => {});
     throw error;
   });
@@ -72,8 +71,8 @@ async function connectRedis(url: string, config: Config, logger: Logger): Promis
   }
   return {
     kind: 'redis',
-    target: redact(url),
-    adapter: function (nsp: any) {
+    target,
+    adapter: function (nsp: Namespace) {
       return new ResilientRedisAdapter(nsp, pub, sub, { key: config.brokerPrefix });
     },
     isConnected: () => pub.isReady && sub.isReady,
@@ -89,7 +88,7 @@ async function connectRedis(url: string, config: Config, logger: Logger): Promis
  * hang until the broker is back. Cut off from the others, this server is alone.
  */
 class ResilientRedisAdapter extends RedisAdapter {
-  constructor(nsp: any, private readonly pub: { isReady: boolean }, sub: unknown, opts: { key: string }) {
+  constructor(nsp: Namespace, private readonly pub: { isReady: boolean }, sub: unknown, opts: { key: string }) {
     super(nsp, pub, sub, opts);
   }
 
@@ -118,8 +117,7 @@ async function connectRabbit(url: string, config: Config, logger: Logger): Promi
       amqp.connect(withHeartbeat(url), {
         recovery: { initialMaxRetries: 0, initialDelay: 200, maxDelay: RECONNECT_MAX_DELAY_MS },
       }),
-    (info) =>
-      log.warn(`rabbitmq at ${target} unreachable (attempt ${info.attempt}/${info.of}): ${describe(info.error)}; retrying in ${info.delayMs} ms`),
+    log,
   );
   let connected = true;
   connection.on('disconnect', (error: Error) => {
@@ -162,8 +160,7 @@ async function connectNatsBroker(servers: string[], config: Config, logger: Logg
         reconnectJitter: 100,
         pingInterval: 10_000,
       }),
-    (info) =>
-      log.warn(`nats at ${target} unreachable (attempt ${info.attempt}/${info.of}): ${describe(info.error)}; retrying in ${info.delayMs} ms`),
+    log,
   );
   let connected = true;
   void (async () => {

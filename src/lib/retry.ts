@@ -1,17 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RetryPolicy } from '../config';
+import type { Logger } from './logger';
 
 const MAX_DELAY_MS = 30_000;
 
 /**
  * Calls `attempt` until it succeeds, waiting with exponential back-off
- * between failures; after `policy.attempts` failures throws the last error.
+ * between failures and logging each one; after `policy.attempts` failures
+ * throws "Could not connect to <what> after N attempts: <last error>".
  */
 export async function withRetry<T>(
   what: string,
   policy: RetryPolicy,
   attempt: () => Promise<T>,
-  onFailure: (info: { what: string; attempt: number; of: number; delayMs: number; error: unknown }) => void,
+  logger: Logger,
   signal?: AbortSignal,
 ): Promise<T> {
   let delayMs = policy.initialDelayMs;
@@ -24,7 +26,10 @@ export async function withRetry<T>(
           cause: error,
         });
       }
-      onFailure({ what, attempt: n, of: policy.attempts, delayMs, error });
+      logger.warn(
+        { attempt: n, of: policy.attempts, delayMs, err: describe(error) },
+        `${what} unreachable (attempt ${n}/${policy.attempts}): ${describe(error)}; retrying in ${delayMs} ms`,
+      );
       await sleep(delayMs, undefined, { signal });
       delayMs = Math.min(delayMs * 2, MAX_DELAY_MS);
     }

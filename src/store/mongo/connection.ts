@@ -46,11 +46,7 @@ export async function openConnection(options: MongoConnectOptions, logger: Logge
         throw error;
       }
     },
-    ({ attempt, of, delayMs, error }) =>
-      logger.warn(
-        { attempt, of, delayMs, err: describe(error) },
-        `store: MongoDB at ${target} not reachable (attempt ${attempt} of ${of}): ${describe(error)}; retrying in ${delayMs} ms`,
-      ),
+    logger,
   );
   connection.removeAllListeners('error');
   connection.on('error', (error) => logger.warn({ err: describe(error) }, 'store: MongoDB connection error'));
