@@ -1,17 +1,9 @@
-import { ConfigError, loadConfig, type Env } from '../src/config';
+import { loadConfig, type Env } from '../src/config';
+import { configProblems } from './helpers/config';
 
 const load = (env: Env) => loadConfig({ NODE_ENV: 'test', ...env });
 
-/** The problems a configuration is refused for. */
-function problems(env: Env): string[] {
-  try {
-    load(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected the configuration to be refused');
-}
+const problems = configProblems;
 
 describe('choosing the broker', () => {
   test('none by default, with the documented defaults', () => {

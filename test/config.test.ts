@@ -1,15 +1,8 @@
 import path from 'node:path';
-import { ConfigError, ENV_VARS, loadConfig } from '../src/config';
+import { ENV_VARS, loadConfig } from '../src/config';
+import { configProblems } from './helpers/config';
 
-const problems = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-};
+const problems = (env: Record<string, string>) => configProblems(env).join('\n');
 
 test('defaults: port 3000, ./uploads, in-memory store, no broker, a generated session secret with a notice', () => {
   const config = loadConfig({});
