@@ -21,6 +21,9 @@ async function main() {
   }
   const logger = createLogger(config);
   for (const notice of config.notices) logger.warn(notice);
+  // A stray rejection inside a library (a broker client mid-reconnect) must not drop every
+  // connection of this replica: log it loudly instead of crashing.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 
   const store = await connectStore(config, logger);
   const broker = await connectBroker(config, logger).catch(async (error) => {

@@ -102,7 +102,7 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
         });
       }),
     close: async () => {
-      realtime.close();
+      await realtime.close();
       // io.close() disconnects local sockets, closes the adapter and the HTTP server.
       await new Promise<void>((resolve) => io.close(() => resolve()));
       http.closeAllConnections();

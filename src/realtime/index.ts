@@ -53,7 +53,7 @@ declare module 'express-session' {
 }
 
 /** Wires authentication and the chat's event handlers onto `io`; returns a stop function. */
-export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): void } {
+export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): Promise<void> } {
   const { chat, logger } = deps;
   const log = logger.child({ component: 'realtime' });
   // Per person and replica: generous for people, a wall for scripts.
@@ -81,7 +81,19 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): void 
     }
   });
 
-  const presenceOf = async (roomId: string): Promise<PresenceDTO> => {
+  // Presence queries cross the broker: close() waits for them, so none is sent on a closed connection.
+  const queries = new Set<Promise<unknown>>();
+  let closed = false;
+  const presenceOf = (roomId: string): Promise<PresenceDTO> => {
+    if (closed) return Promise.reject(new Error('the server is closing'));
+    const query = clusterPresence(roomId);
+    queries.add(query);
+    const settle = () => queries.delete(query);
+    query.then(settle, settle);
+    return query;
+  };
+
+  const clusterPresence = async (roomId: string): Promise<PresenceDTO> => {
     const sockets = await io.in(roomChannel(roomId)).fetchSockets();
     const byId = new Map<string, UserDTO>();
     for (const s of sockets) byId.set(s.data.user.id, s.data.user);
@@ -93,6 +105,7 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): void 
   };
 
   const publishPresence = async (roomId: string) => {
+    if (closed) return;
     try {
       io.to(roomChannel(roomId)).emit('presence', await presenceOf(roomId));
     } catch (error) {
@@ -202,7 +215,13 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): void 
     socket.on(event, listener as never);
   }
 
-  return { close: () => clearInterval(refreshTimer) };
+  return {
+    close: async () => {
+      closed = true;
+      clearInterval(refreshTimer);
+      await Promise.allSettled([...queries]);
+    },
+  };
 }
 
 async function consume(limiter: RateLimiterMemory, key: string, message: string) {
