@@ -1,23 +1,18 @@
 import { connect, expectOk, nextEvent, request, signIn, type ChatClient } from './helpers/client';
-import { startServer, type TestServer } from './helpers/server';
+import { startServerWithPeople, type TestServer } from './helpers/server';
 import { uniqueId } from './helpers/net';
 import type { MessageDTO } from '../src/shared/protocol';
 
 let app: TestServer;
 let alice: ChatClient;
 let bob: ChatClient;
+let close: () => Promise<void>;
 let roomId: string;
 
 beforeAll(async () => {
-  app = await startServer({ env: { ROOM_RATE_LIMIT: '1000' } });
-  alice = await connect(app.url, (await signIn(app.url, 'Alice')).cookie);
-  bob = await connect(app.url, (await signIn(app.url, 'Bob')).cookie);
+  ({ app, people: { Alice: alice, Bob: bob }, close } = await startServerWithPeople(['Alice', 'Bob'], { env: { ROOM_RATE_LIMIT: '1000' } }));
 });
-afterAll(async () => {
-  alice.close();
-  bob.close();
-  await app.close();
-});
+afterAll(() => close());
 beforeEach(async () => {
   ({ room: { id: roomId } } = expectOk(await request(alice, 'room:create', { name: uniqueId('room ') })));
   expectOk(await request(alice, 'room:join', { roomId }));

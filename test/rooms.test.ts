@@ -1,20 +1,14 @@
-import { connect, expectOk, nextEvent, request, signIn, type ChatClient } from './helpers/client';
-import { startServer, type TestServer } from './helpers/server';
+import { expectOk, nextEvent, request, type ChatClient } from './helpers/client';
+import { startServerWithPeople } from './helpers/server';
 import { uniqueId } from './helpers/net';
 
-let app: TestServer;
 let alice: ChatClient;
 let bob: ChatClient;
+let close: () => Promise<void>;
 beforeAll(async () => {
-  app = await startServer({ env: { ROOM_RATE_LIMIT: '1000' } });
-  alice = await connect(app.url, (await signIn(app.url, 'Alice')).cookie);
-  bob = await connect(app.url, (await signIn(app.url, 'Bob')).cookie);
+  ({ people: { Alice: alice, Bob: bob }, close } = await startServerWithPeople(['Alice', 'Bob'], { env: { ROOM_RATE_LIMIT: '1000' } }));
 });
-afterAll(async () => {
-  alice.close();
-  bob.close();
-  await app.close();
-});
+afterAll(() => close());
 
 test('everyone starts with the default room "general"', async () => {
   const { rooms } = expectOk(await request(alice, 'room:list'));

@@ -1,34 +1,22 @@
-import type { Browser } from 'playwright-core';
-import { startFerretDB, type FerretDB } from '../helpers/ferretdb';
-import { launchBrowser, messageText, noLonger, see, signIn, startCluster, type Cluster } from './helpers';
+import { messageText, noLonger, see, signIn, startCluster, type Cluster, useDatabaseAndBrowser } from './helpers';
 
 // The same two-person conversation across two replicas, over the other brokers.
 jest.setTimeout(90_000);
 
-let ferret: FerretDB;
-let browser: Browser;
-
-beforeAll(async () => {
-  [ferret, browser] = await Promise.all([startFerretDB(), launchBrowser()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await ferret?.destroy();
-});
+const shared = useDatabaseAndBrowser();
 
 describe.each(['rabbitmq', 'nats'] as const)('over %s', (broker) => {
   let cluster: Cluster;
   beforeAll(async () => {
     // A low limit, so that a refused message is quick to provoke.
-    cluster = await startCluster(ferret, broker, { env: { MESSAGE_RATE_LIMIT: '3' } });
+    cluster = await startCluster(shared.ferret, broker, { env: { MESSAGE_RATE_LIMIT: '3' } });
   });
   afterAll(() => cluster?.close());
 
   test('two people on different replicas chat, see each other typing and online', async () => {
     const [first, second] = cluster.replicas;
-    const alice = await signIn(browser, first, 'Alice');
-    const bob = await signIn(browser, second, 'Bob');
+    const alice = await signIn(shared.browser, first, 'Alice');
+    const bob = await signIn(shared.browser, second, 'Bob');
     await see(bob.page.locator('#server-badge').getByText(broker));
 
     await see(alice.page.locator('#presence-list').getByText('Bob', { exact: true }));
@@ -48,7 +36,7 @@ describe.each(['rabbitmq', 'nats'] as const)('over %s', (broker) => {
   });
 
   test('a message the server refuses says why, and can be discarded', async () => {
-    const cleo = await signIn(browser, cluster.replicas[0], 'Cleo');
+    const cleo = await signIn(shared.browser, cluster.replicas[0], 'Cleo');
     const box = cleo.page.getByLabel('Message', { exact: true });
     for (const text of ['one', 'two', 'three', 'four']) {
       await box.fill(text);

@@ -32,6 +32,22 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
+/**
+ * Registers this file's hooks for one FerretDB and one Chromium, shared by its
+ * tests; the returned object is filled in before the first test runs.
+ */
+export function useDatabaseAndBrowser(): { ferret: FerretDB; browser: Browser } {
+  const shared = {} as { ferret: FerretDB; browser: Browser };
+  beforeAll(async () => {
+    [shared.ferret, shared.browser] = await Promise.all([startFerretDB(), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await shared.browser?.close();
+    await shared.ferret?.destroy();
+  });
+  return shared;
+}
+
 export interface Replica {
   readonly name: string;
   readonly url: string;

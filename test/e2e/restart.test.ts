@@ -1,22 +1,10 @@
-import type { Browser } from 'playwright-core';
 import { connect, expectOk, request, signIn as signInOverHttp } from '../helpers/client';
-import { startFerretDB, type FerretDB } from '../helpers/ferretdb';
-import { connected, launchBrowser, messageText, noLonger, screenshot, see, signIn, startCluster, type Cluster } from './helpers';
+import { connected, messageText, noLonger, screenshot, see, signIn, startCluster, type Cluster, useDatabaseAndBrowser } from './helpers';
 
 // Restarting or killing a replica: the page must reconnect by itself and lose nothing.
 jest.setTimeout(120_000);
 
-let ferret: FerretDB;
-let browser: Browser;
-
-beforeAll(async () => {
-  [ferret, browser] = await Promise.all([startFerretDB(), launchBrowser()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await ferret?.destroy();
-});
+const shared = useDatabaseAndBrowser();
 
 describe.each([
   { broker: 'redis', how: 'stop' },
@@ -24,14 +12,14 @@ describe.each([
 ] as const)('over $broker', ({ broker, how }) => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster(ferret, broker);
+    cluster = await startCluster(shared.ferret, broker);
   });
   afterAll(() => cluster?.close());
 
   test(`Bob's replica is ${how === 'stop' ? 'stopped' : 'killed'} and restarted: his page reconnects and nothing is missing`, async () => {
     const [first, second] = cluster.replicas;
-    const alice = await signIn(browser, first, 'Alice');
-    const bob = await signIn(browser, second, 'Bob');
+    const alice = await signIn(shared.browser, first, 'Alice');
+    const bob = await signIn(shared.browser, second, 'Bob');
     await alice.say('Before the restart, from Alice');
     await see(messageText(bob.page, 'Before the restart, from Alice'));
     await bob.say('Before the restart, from Bob');
@@ -75,13 +63,13 @@ describe.each([
 describe('more than a page arrives while a replica is down', () => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster(ferret, 'redis', { env: { MESSAGE_RATE_LIMIT: '1000' } });
+    cluster = await startCluster(shared.ferret, 'redis', { env: { MESSAGE_RATE_LIMIT: '1000' } });
   });
   afterAll(() => cluster?.close());
 
   test('after reconnecting, the page pages back until it has every message it missed', async () => {
     const [first, second] = cluster.replicas;
-    const bob = await signIn(browser, second, 'Bob');
+    const bob = await signIn(shared.browser, second, 'Bob');
     await bob.say('Last one I saw live');
 
     await second.stop();

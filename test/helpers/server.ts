@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/lib/logger';
 import { createChatServer, type ChatServer } from '../../src/server';
 import { createMemoryStore } from '../../src/store/memory';
 import type { Store } from '../../src/store/types';
+import { connect, signIn, type ChatClient } from './client';
 
 export interface TestServer {
   url: string;
@@ -49,6 +50,21 @@ export async function startServer(options: { env?: Env; store?: Store; storageVo
       await broker.close();
       if (!options.store) await store.close();
       if (ownVolume) await rm(storageVolume, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A server and one connected socket per name, each signed in over HTTP; close() ends all. */
+export async function startServerWithPeople<N extends string>(names: readonly N[], options: Parameters<typeof startServer>[0] = {}) {
+  const app = await startServer(options);
+  const people = {} as Record<N, ChatClient>;
+  for (const name of names) people[name] = await connect(app.url, (await signIn(app.url, name)).cookie);
+  return {
+    app,
+    people,
+    async close() {
+      for (const socket of Object.values<ChatClient>(people)) socket.close();
+      await app.close();
     },
   };
 }
