@@ -41,7 +41,6 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     store: store.createSessionStore(),
     resave: false,
     saveUninitialized: false,
-    proxy: config.trustProxy !== false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: config.session.maxAgeMs },
   });
 
@@ -87,6 +86,7 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     presenceRefreshMs: Math.max(1000, config.adapterHeartbeat.timeoutMs),
     rateLimits: config.rateLimits,
     metrics,
+    clustered: broker.kind !== 'none',
   });
 
   return {
@@ -97,6 +97,8 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
         http.once('error', reject);
         http.listen(port, host, () => {
           http.off('error', reject);
+          // Accept failures (EMFILE under load) must not crash the replica with all its connections.
+          http.on('error', (error) => logger.error({ err: error }, 'HTTP server error'));
           const address = http.address();
           resolve(typeof address === 'object' && address ? address.port : port);
         });

@@ -65,6 +65,15 @@ describe('sending', () => {
     expect(await app.store.messages.page(roomId, { limit: 10 })).toEqual([]);
   });
 
+  test('a clientId already used in another room is refused', async () => {
+    const clientId = uniqueId('reuse-');
+    expectOk(await request(alice, 'message:send', { roomId, text: 'here', clientId }));
+    const { room } = expectOk(await request(alice, 'room:create', { name: uniqueId('next ') }));
+    expectOk(await request(alice, 'room:join', { roomId: room.id }));
+    const ack = await request(alice, 'message:send', { roomId: room.id, text: 'there', clientId });
+    expect(ack).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD', message: expect.stringContaining('another room') } });
+  });
+
   test('2000 characters (counted as people count them) are accepted', async () => {
     const text = '😀'.repeat(2000);
     const { message } = expectOk(await request(alice, 'message:send', { roomId, text }));

@@ -1,5 +1,6 @@
 import { expectOk, nextEvent, request, type ChatClient } from './helpers/client';
 import { startServerWithPeople } from './helpers/server';
+import { createMemoryStore } from '../src/store/memory';
 import { uniqueId } from './helpers/net';
 
 let alice: ChatClient;
@@ -65,6 +66,29 @@ test('switching rooms moves you: messages of the old room stop arriving, the new
   await activity;
   expect(leaked).toBe(false);
   alice.off('message');
+});
+
+test('of two quick joins the later wins, even when the earlier room loads more slowly', async () => {
+  const store = createMemoryStore();
+  const slow = await store.rooms.create('slow');
+  const fast = await store.rooms.create('fast');
+  const findById = store.rooms.findById.bind(store.rooms);
+  let releaseSlow!: () => void;
+  const slowLoaded = new Promise<void>((resolve) => (releaseSlow = resolve));
+  store.rooms.findById = async (id) => {
+    if (id === slow.id) await slowLoaded;
+    return findById(id);
+  };
+  const { people, close: stop } = await startServerWithPeople(['Quick'], { store });
+  try {
+    const first = request(people.Quick, 'room:join', { roomId: slow.id });
+    expectOk(await request(people.Quick, 'room:join', { roomId: fast.id }));
+    releaseSlow();
+    expect(await first).toMatchObject({ ok: false });
+    expectOk(await request(people.Quick, 'message:send', { roomId: fast.id, text: 'I am in the fast room' }));
+  } finally {
+    await stop();
+  }
 });
 
 test('joining a room that does not exist fails with ROOM_NOT_FOUND', async () => {

@@ -57,13 +57,21 @@ describe('sign-in with a display name', () => {
     ['too long', 'x'.repeat(33), 'at most 32'],
     ['markup', '<script>', 'only contain letters'],
     ['emoji', 'Bob 🎉', 'only contain letters'],
-    ['not a string', 42, 'Enter a name'],
   ])('refuses a name that is %s with a message', async (_label, name, message) => {
     const res = await post('/api/session', { name });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('INVALID_NAME');
     expect(body.error.message).toContain(message);
+  });
+
+  test.each([
+    ['a name that is not a string', { name: 42 }],
+    ['an unknown field', { name: 'Ok', admin: true }],
+  ])('refuses %s with INVALID_PAYLOAD', async (_label, body) => {
+    const res = await post('/api/session', body);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INVALID_PAYLOAD');
   });
 
   test('accepts names in any script, digits and . _ -', async () => {
@@ -137,6 +145,27 @@ describe('the socket handshake is authenticated by the session', () => {
     expect(welcome.server).toMatchObject({ broker: 'none', store: 'memory' });
     expect(welcome.server.instance).toEqual(expect.any(String));
     socket.close();
+  });
+
+  test("signing in again from a browser replaces its session: the old session's sockets are disconnected", async () => {
+    const alice = await signIn(app.url, uniqueId('Alice'));
+    const socket = await connect(app.url, alice.cookie);
+    const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    const res = await post('/api/session', { name: uniqueId('Bob') }, { cookie: alice.cookie });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('set-cookie')).not.toContain(alice.cookie); // a new session id
+    expect(await disconnected).toBe('io server disconnect');
+  });
+
+  test('a socket whose session has expired is disconnected at its next event', async () => {
+    const { cookie } = await signIn(app.url, uniqueId('Exp'));
+    const socket = await connect(app.url, cookie);
+    const [serverSide] = await app.server.io.in(socket.id!).fetchSockets();
+    expect(serverSide!.data.sessionExpiresAt).toBeGreaterThan(Date.now());
+    app.server.io.of('/').sockets.get(socket.id!)!.data.sessionExpiresAt = Date.now() - 1;
+    const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    socket.emit('room:list', () => {});
+    expect(await disconnected).toBe('io server disconnect');
   });
 
   test("signing out disconnects that session's sockets, not the user's other sessions", async () => {

@@ -65,7 +65,8 @@ export function startChat(initialUser: UserDTO): void {
   let joinSeq = 0;
   let nextCursor: string | null = null;
   let presence: PresenceDTO | null = null;
-  const unread = new Map<string, number>();
+  // Message ids, not a number: a resent message is announced again but must count once.
+  const unread = new Map<string, Set<string>>();
   const outbox = new Outbox();
 
   const socket: ChatSocket = io({ autoConnect: false });
@@ -118,7 +119,7 @@ export function startChat(initialUser: UserDTO): void {
   const renderRooms = () => {
     ui.roomList.replaceChildren(
       ...rooms.map((r) => {
-        const count = unread.get(r.id) ?? 0;
+        const count = unread.get(r.id)?.size ?? 0;
         const current = r.id === room?.id;
         const button = h('button', { className: 'room-link', attrs: { type: 'button' } }, [
           h('span', { className: 'room-hash', text: '#', attrs: { 'aria-hidden': 'true' } }),
@@ -139,7 +140,7 @@ export function startChat(initialUser: UserDTO): void {
         return h('li', {}, [button]);
       }),
     );
-    const totalUnread = [...unread.values()].reduce((a, b) => a + b, 0);
+    const totalUnread = [...unread.values()].reduce((sum, ids) => sum + ids.size, 0);
     document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${room ? `#${room.name} · ` : ''}docker-chat`;
   };
 
@@ -387,9 +388,9 @@ export function startChat(initialUser: UserDTO): void {
     if (!mine) announce(`${message.author.name}: ${message.text.slice(0, 300)}`);
   });
 
-  socket.on('room:activity', ({ roomId }) => {
+  socket.on('room:activity', ({ roomId, messageId }) => {
     if (roomId === room?.id) return;
-    unread.set(roomId, (unread.get(roomId) ?? 0) + 1);
+    unread.set(roomId, (unread.get(roomId) ?? new Set()).add(messageId));
     renderRooms();
   });
 

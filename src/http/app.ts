@@ -8,7 +8,7 @@ import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
 import type { ChatService } from '../services/chat';
 import { ChatError, isExpected, toErrorBody } from '../services/errors';
-import { signInForm } from '../services/schemas';
+import { firstIssue, signInForm } from '../services/schemas';
 import type { ErrorCode, ServerInfo, UserDTO } from '../shared/protocol';
 import { LIMITS } from '../shared/protocol';
 import type { AvatarStorage } from '../uploads/avatars';
@@ -125,10 +125,14 @@ export function createApp(deps: AppDeps): express.Express {
 
   const signIn = async (req: Request): Promise<UserDTO> => {
     const form = signInForm.safeParse(req.body ?? {});
-    const user = await chat.signIn(form.success ? form.data.name : undefined);
+    if (!form.success) throw new ChatError('INVALID_PAYLOAD', firstIssue(form.error));
+    const user = await chat.signIn(form.data.name);
+    // A new session id on every sign-in (no fixation); the sockets of the one it replaces go.
+    const replaced = req.session.userId ? req.sessionID : null;
     await promisify((done) => req.session.regenerate(done));
     req.session.userId = user.id;
     await promisify((done) => req.session.save(done));
+    if (replaced) deps.onSignOut(replaced);
     return user;
   };
 

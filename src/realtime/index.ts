@@ -40,6 +40,8 @@ export interface RealtimeDeps {
   presenceRefreshMs: number;
   rateLimits: Config['rateLimits'];
   metrics: Metrics;
+  /** False with the in-process adapter: there are no other replicas to ask. */
+  clustered: boolean;
 }
 
 /** Socket.IO room names: one per chat room, and one per session for sign-out. */
@@ -59,6 +61,9 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): Promi
   // Per person and replica: generous for people, a wall for scripts.
   const sendLimiter = new RateLimiterMemory({ points: deps.rateLimits.messagesPer10s, duration: 10 });
   const createLimiter = new RateLimiterMemory({ points: deps.rateLimits.roomsPerMinute, duration: 60 });
+  // Joins and history pages cost database reads and cluster-wide presence; typing crosses the broker.
+  const readLimiter = new RateLimiterMemory({ points: 60, duration: 10 });
+  const typingLimiter = new RateLimiterMemory({ points: 10, duration: 10 });
 
   io.use(async (socket, next) => {
     const request = socket.request as typeof socket.request & { session?: Partial<SessionData>; sessionID?: string };
@@ -73,7 +78,8 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): Promi
       if (!userId || !sessionID) return next(connectError('UNAUTHORIZED', 'Sign in first'));
       const user = await chat.findUser(userId);
       if (!user) return next(connectError('UNAUTHORIZED', 'Sign in again'));
-      socket.data = { user, sessionId: sessionID, roomId: null };
+      const expires = session.cookie?.expires;
+      socket.data = { user, sessionId: sessionID, sessionExpiresAt: expires ? new Date(expires).getTime() : null, roomId: null };
       next();
     } catch (error) {
       const body = toErrorBody(error);
@@ -93,10 +99,38 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): Promi
     return query;
   };
 
+  /** The distinct people among this replica's sockets in a room. */
+  const localUsers = (roomId: string): UserDTO[] => {
+    const users = new Map<string, UserDTO>();
+    for (const id of io.of('/').adapter.rooms.get(roomChannel(roomId)) ?? []) {
+      const socket = io.of('/').sockets.get(id);
+      if (socket) users.set(socket.data.user.id, socket.data.user);
+    }
+    return [...users.values()];
+  };
+
+  // The other replicas answer with their people only: small messages, and no handshake
+  // (fetchSockets would send every socket's headers, session cookie included, over the broker).
+  io.on('presence:query', (roomId, answer) => {
+    if (typeof roomId === 'string' && typeof answer === 'function') answer(localUsers(roomId));
+  });
+
+  const remoteUsers = (roomId: string): Promise<UserDTO[][]> => {
+    if (!deps.clustered) return Promise.resolve([]);
+    return new Promise((resolve) =>
+      io.serverSideEmit('presence:query', roomId, (error: Error | null, answers: UserDTO[][]) => {
+        // A replica that died but is not yet known dead misses the deadline: count the others.
+        if (error) log.debug({ err: error, roomId }, 'presence query incomplete');
+        resolve(answers ?? []);
+      }),
+    );
+  };
+
   const clusterPresence = async (roomId: string): Promise<PresenceDTO> => {
-    const sockets = await io.in(roomChannel(roomId)).fetchSockets();
     const byId = new Map<string, UserDTO>();
-    for (const s of sockets) byId.set(s.data.user.id, s.data.user);
+    for (const users of [localUsers(roomId), ...(await remoteUsers(roomId))]) {
+      for (const user of users) byId.set(user.id, user);
+    }
     // Socket data is set at connection; names and photos may have changed since.
     const fresh = await chat.findUsers([...byId.keys()]).catch(() => []);
     for (const user of fresh) byId.set(user.id, user);
@@ -115,7 +149,12 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): Promi
   };
 
   // Replicas that die send no "disconnect": each replica refreshes its own clients' view.
+  // The same tick ends the sockets of sessions that expired since they connected.
   const refreshTimer = setInterval(() => {
+    const now = Date.now();
+    for (const socket of io.of('/').sockets.values()) {
+      if (socket.data.sessionExpiresAt !== null && socket.data.sessionExpiresAt <= now) socket.disconnect(true);
+    }
     for (const channel of io.of('/').adapter.rooms.keys()) {
       if (!channel.startsWith('room:')) continue;
       const roomId = channel.slice('room:'.length);
@@ -128,6 +167,11 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): Promi
 
   io.on('connection', (socket: ChatSocket) => {
     const { user } = socket.data;
+    socket.use((_packet, next) => {
+      const expiresAt = socket.data.sessionExpiresAt;
+      if (expiresAt !== null && expiresAt <= Date.now()) socket.disconnect(true);
+      else next();
+    });
     socket.join(sessionChannel(socket.data.sessionId));
     socket.emit('welcome', { user, server: deps.serverInfo() });
 
@@ -148,8 +192,13 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): Promi
       return { room };
     });
 
+    let joins = 0;
     on(socket, 'room:join', joinRoomPayload, async ({ roomId }) => {
+      await consume(readLimiter, user.id, 'Too many requests, slow down');
+      const join = ++joins;
       const opened = await chat.openRoom(roomId);
+      // A later join overtook this one while the room loaded: the socket belongs there.
+      if (join !== joins) throw new ChatError('INVALID_PAYLOAD', 'Superseded by a later room:join');
       if (socket.data.roomId !== roomId) {
         leaveCurrentRoom();
         socket.join(roomChannel(roomId));
@@ -170,13 +219,16 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): Promi
       return { message };
     });
 
-    on(socket, 'message:history', historyPayload, async ({ roomId, before, limit }) =>
-      chat.olderMessages(roomId, before, limit),
-    );
+    on(socket, 'message:history', historyPayload, async ({ roomId, before, limit }) => {
+      await consume(readLimiter, user.id, 'Too many requests, slow down');
+      return chat.olderMessages(roomId, before, limit);
+    });
 
-    socket.on('typing', (payload) => {
+    socket.on('typing', async (payload) => {
       const parsed = typingPayload.safeParse(payload);
       if (!parsed.success || socket.data.roomId !== parsed.data.roomId) return;
+      // Typing is best effort: past the limit it is dropped, not answered.
+      if (!(await typingLimiter.consume(socket.id).then(() => true, () => false))) return;
       socket.to(roomChannel(parsed.data.roomId)).emit('typing', { ...parsed.data, user: socket.data.user });
     });
 

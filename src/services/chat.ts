@@ -131,8 +131,20 @@ export function createChatService(store: Store) {
         text,
         clientId: clientId ?? randomUUID(),
       });
-      const [message] = await toMessages([record]);
-      return message!;
+      if (record.roomId !== roomId) {
+        throw new ChatError('INVALID_PAYLOAD', 'clientId: already used for a message in another room');
+      }
+      // Stored: from here on a failure must not say "nothing was stored".
+      const fallback: MessageDTO = {
+        id: record.id,
+        roomId,
+        author,
+        text: record.text,
+        createdAt: record.createdAt.toISOString(),
+        clientId: record.clientId,
+      };
+      const [message] = await toMessages([record]).catch(() => [fallback]);
+      return message ?? fallback;
     },
 
     async setAvatar(userId: string, file: string): Promise<{ user: UserDTO; previous: string | null }> {

@@ -26,7 +26,7 @@ export const roomName = z
 
 const id = z.string().regex(/^[a-f0-9]{24}$/, 'an id');
 
-export const signInForm = z.strictObject({ name: z.string().max(200) });
+export const signInForm = z.strictObject({ name: z.string() }); // length and characters: displayName
 export const createRoomPayload = z.strictObject({ name: z.string().max(200) });
 export const joinRoomPayload = z.strictObject({ roomId: id });
 export const sendMessagePayload = z.strictObject({

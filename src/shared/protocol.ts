@@ -118,11 +118,14 @@ export interface ServerToClientEvents {
 
 /** Events the replicas send each other through the adapter (serverSideEmit). */
 export interface InterServerEvents {
-  'presence:refresh': (roomId: string) => void;
+  /** Each replica answers with the distinct people of its own sockets in the room. */
+  'presence:query': (roomId: string, answer: (users: UserDTO[]) => void) => void;
 }
 
 export interface SocketData {
   user: UserDTO;
   sessionId: string;
+  /** When the session ends (ms since the epoch); the socket is disconnected then. */
+  sessionExpiresAt: number | null;
   roomId: string | null;
 }
