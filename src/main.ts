@@ -32,9 +32,10 @@ async function main() {
   });
   const server = await createChatServer({ config, store, broker, logger });
   const port = await server.listen();
+  const metricsPort = await server.listenMetrics();
 
   logger.info(
-    { port, store: store.kind, broker: broker.kind, brokerTarget: broker.target, storageVolume: config.storageVolume },
+    { port, metricsPort, store: store.kind, broker: broker.kind, brokerTarget: broker.target, storageVolume: config.storageVolume },
     `chat listening on http://localhost:${port} (instance ${config.instanceName}, store ${store.kind}, broker ${broker.kind})`,
   );
   logBootHints(config, logger);

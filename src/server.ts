@@ -24,6 +24,8 @@ export interface ChatServer {
   io: ChatIO;
   /** Starts listening; resolves with the port (useful with PORT=0). */
   listen(port?: number, host?: string): Promise<number>;
+  /** Starts the metrics listener when METRICS_PORT is set; resolves with its port, or null. */
+  listenMetrics(port?: number, host?: string): Promise<number | null>;
   /** Stops accepting, disconnects clients, and closes the HTTP server (not the store or broker). */
   close(): Promise<void>;
 }
@@ -59,7 +61,7 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     logger,
     sessionMiddleware,
     serverInfo,
-    metrics,
+    metrics: config.metricsPort === null ? metrics : null,
     readiness: [
       { name: 'store', kind: store.kind, ready: () => store.isReady() },
       { name: 'broker', kind: broker.kind, ready: () => broker.isConnected() },
@@ -70,6 +72,17 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
   // The app must be the server's request listener before Socket.IO attaches, so
   // engine.io can keep /socket.io/ requests away from Express.
   const http = createServer(app);
+  // Prometheus scrapes this port directly; the load balancer only knows the public one.
+  const metricsServer =
+    config.metricsPort === null
+      ? null
+      : createServer((req, res) => {
+          if (req.url !== '/metrics') return void res.writeHead(404).end();
+          metrics.registry.metrics().then(
+            (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+            () => res.writeHead(500).end(),
+          );
+        });
   const io: ChatIO = new Server(http, {
     adapter: broker.adapter,
     // Messages are at most 2000 characters; 64 KB leaves room for JSON and framing, no more.
@@ -92,22 +105,28 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
   return {
     http,
     io,
-    listen: (port = config.port, host = config.host) =>
-      new Promise((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(port, host, () => {
-          http.off('error', reject);
-          // Accept failures (EMFILE under load) must not crash the replica with all its connections.
-          http.on('error', (error) => logger.error({ err: error }, 'HTTP server error'));
-          const address = http.address();
-          resolve(typeof address === 'object' && address ? address.port : port);
-        });
-      }),
+    listen: (port = config.port, host = config.host) => listen(http, port, host, logger),
+    listenMetrics: async (port = config.metricsPort ?? undefined, host = config.host) =>
+      metricsServer && port !== undefined ? listen(metricsServer, port, host, logger) : null,
     close: async () => {
       await realtime.close();
       // io.close() disconnects local sockets, closes the adapter and the HTTP server.
       await new Promise<void>((resolve) => io.close(() => resolve()));
       http.closeAllConnections();
+      if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
     },
   };
+}
+
+function listen(server: HttpServer, port: number, host: string, logger: Logger): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      // Accept failures (EMFILE under load) must not crash the replica with all its connections.
+      server.on('error', (error) => logger.error({ err: error }, 'HTTP server error'));
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
 }

@@ -89,6 +89,18 @@ test('GET /metrics exposes Prometheus metrics: connections, messages, error acks
   socket.close();
 });
 
+test('with METRICS_PORT, /metrics is served on that port only, away from the public one', async () => {
+  const separate = await startServer({ env: { METRICS_PORT: '9464' } });
+  try {
+    expect((await fetch(`${separate.url}/metrics`)).status).toBe(404);
+    const res = await fetch(separate.metricsUrl!);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^chat_connected_sockets 0$/m);
+  } finally {
+    await separate.close();
+  }
+});
+
 // Last: it uses up this server's sign-in allowance.
 test('sign-in attempts are rate limited per address (SIGNIN_RATE_LIMIT)', async () => {
   const attempt = () =>

@@ -13,6 +13,7 @@ export const ENV_VARS = [
   'NODE_ENV',
   'PORT',
   'HOST',
+  'METRICS_PORT',
   'LOG_LEVEL',
   'INSTANCE_NAME',
   'HOSTNAME',
@@ -71,6 +72,8 @@ export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
   host: string;
+  /** A port of its own for GET /metrics, kept off the public one; null serves it on `port`. */
+  metricsPort: number | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   instanceName: string;
   session: {
@@ -139,6 +142,7 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  METRICS_PORT: int(0, 65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INSTANCE_NAME: z.string().min(1).max(100).optional(),
   HOSTNAME: z.string().optional(),
@@ -216,6 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     env: parsed.NODE_ENV,
     port: parsed.PORT,
     host: parsed.HOST,
+    metricsPort: parsed.METRICS_PORT ?? null,
     logLevel: parsed.LOG_LEVEL,
     instanceName: parsed.INSTANCE_NAME ?? parsed.HOSTNAME ?? hostname(),
     session: { secret, secretGenerated, maxAgeMs: parsed.SESSION_MAX_AGE_HOURS * 3_600_000 },

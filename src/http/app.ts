@@ -27,7 +27,8 @@ export interface AppDeps {
   sessionMiddleware: RequestHandler;
   serverInfo: () => ServerInfo;
   readiness: ReadinessCheck[];
-  metrics: Metrics;
+  /** Served at GET /metrics, or null when a port of its own serves them (METRICS_PORT). */
+  metrics: Metrics | null;
   /** Called after a sign-out, to disconnect that session's sockets on every replica. */
   onSignOut: (sessionId: string) => void;
   /** Called after a profile photo change, to tell everyone online. */
@@ -97,9 +98,12 @@ export function createApp(deps: AppDeps): express.Express {
     });
   });
 
-  app.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  const { metrics } = deps;
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
 
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
   // Avatar names are random and never reused, so they can be cached for good.

@@ -156,7 +156,10 @@ describe.each(OVERLAYS)('overlay $name', ({ name, broker, service, port }) => {
     const pod = deployment.spec.template.spec;
     const container = appContainer(objects());
     expect(container.image.split(':')[0]).toBe('docker-chat');
-    expect(container.ports).toEqual([{ name: 'http', containerPort: EXPOSED }]);
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: EXPOSED },
+      { name: 'metrics', containerPort: loadConfig(effectiveEnv(objects(), container)).metricsPort },
+    ]);
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.resources.requests.cpu).toBeTruthy(); // the HPA computes utilisation from it

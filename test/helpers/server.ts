@@ -12,6 +12,8 @@ import { connect, signIn, type ChatClient } from './client';
 export interface TestServer {
   url: string;
   port: number;
+  /** With METRICS_PORT set (any value: tests get a free port), where /metrics is served. */
+  metricsUrl: string | null;
   server: ChatServer;
   store: Store;
   broker: Broker;
@@ -38,9 +40,11 @@ export async function startServer(options: { env?: Env; store?: Store; storageVo
   const broker = await connectBroker(config, silentLogger);
   const server = await createChatServer({ config, store, broker, logger: silentLogger });
   const port = await server.listen(0, '127.0.0.1');
+  const metricsPort = await server.listenMetrics(0, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    metricsUrl: metricsPort === null ? null : `http://127.0.0.1:${metricsPort}/metrics`,
     server,
     store,
     broker,
