@@ -53,6 +53,8 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
   });
 
   const metrics = createMetrics(() => io.engine.clientsCount);
+  // The RabbitMQ adapter reopens its channel after the connection is back: ready only then.
+  const adapterOpen = () => (io.of('/').adapter as Partial<{ isOpen(): boolean }>).isOpen?.() ?? true;
 
   const app = createApp({
     config,
@@ -64,7 +66,7 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     metrics: config.metricsPort === null ? metrics : null,
     readiness: [
       { name: 'store', kind: store.kind, ready: () => store.isReady() },
-      { name: 'broker', kind: broker.kind, ready: () => broker.isConnected() },
+      { name: 'broker', kind: broker.kind, ready: () => broker.isConnected() && adapterOpen() },
     ],
     onSignOut: (sessionId) => io.in(sessionChannel(sessionId)).disconnectSockets(true),
     onUserUpdated: (user) => io.emit('user:updated', user),

@@ -80,6 +80,10 @@ class AmqpAdapter extends BrokerTransportAdapter {
     return this.opened;
   }
 
+  isOpen(): boolean {
+    return !this.closed && this.channel !== null;
+  }
+
   protected transmit(routingKey: string, bytes: Buffer): void {
     // While the broker is away, fail at once: local delivery must not wait for it.
     if (!this.channel) throw new Error('not connected to RabbitMQ');

@@ -70,6 +70,11 @@ class NatsAdapter extends BrokerTransportAdapter {
     return this.subscribed;
   }
 
+  isOpen(): boolean {
+    // nats.js keeps the subscriptions across reconnections; the broker wrapper tracks the link itself.
+    return !this.closed && !this.nc.isClosed();
+  }
+
   protected transmit(subject: string, bytes: Buffer): void {
     // While reconnecting, nats.js buffers this and sends it once connected; once closed, it throws.
     this.nc.publish(subject, bytes);

@@ -20,6 +20,9 @@ export abstract class BrokerTransportAdapter extends ClusterAdapterWithHeartbeat
   /** Hands encoded bytes to the broker client; throws when it cannot. */
   protected abstract transmit(key: string, bytes: Buffer): void;
 
+  /** Whether what the other servers send reaches this one right now (for readiness checks). */
+  abstract isOpen(): boolean;
+
   protected closed = false;
   private readonly inflight = new Set<Promise<void>>();
 
