@@ -23,6 +23,7 @@ export function createMemoryStore(): Store {
   const roomByName = new Map<string, string>();
   const messagesByRoom = new Map<string, MessageRecord[]>();
   const messageByClientId = new Map<string, MessageRecord>();
+  const pruneTimers: NodeJS.Timeout[] = [];
 
   const createRoom = (name: string): RoomRecord => {
     const room = { id: newId(), name, createdAt: new Date() };
@@ -98,9 +99,18 @@ export function createMemoryStore(): Store {
           .map((m) => ({ ...m }));
       },
     },
-    createSessionStore: () => new session.MemoryStore(),
+    createSessionStore() {
+      const sessions = new session.MemoryStore();
+      // MemoryStore drops an expired session only when it is read, and all() reads every one.
+      const prune = setInterval(() => sessions.all(() => {}), 60_000);
+      prune.unref();
+      pruneTimers.push(prune);
+      return sessions;
+    },
     isReady: async () => true,
-    close: async () => {},
+    close: async () => {
+      for (const timer of pruneTimers) clearInterval(timer);
+    },
   };
 }
 
