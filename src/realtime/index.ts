@@ -138,14 +138,24 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): Promi
     return { roomId, users, count: users.length };
   };
 
+  // One presence query per room at a time: changes that arrive meanwhile are folded into one
+  // more round, so a burst of joins costs a few broadcasts, not one full list per join.
+  const presenceRounds = new Map<string, { again: boolean }>();
   const publishPresence = async (roomId: string) => {
-    if (closed) return;
-    try {
-      io.to(roomChannel(roomId)).emit('presence', await presenceOf(roomId));
-    } catch (error) {
-      // A replica that just died makes fetchSockets time out; the periodic refresh catches up.
-      log.warn({ err: error, roomId }, 'presence update failed');
+    const running = presenceRounds.get(roomId);
+    if (running) return void (running.again = true);
+    const round = { again: true };
+    presenceRounds.set(roomId, round);
+    while (round.again && !closed) {
+      round.again = false;
+      try {
+        io.to(roomChannel(roomId)).emit('presence', await presenceOf(roomId));
+      } catch (error) {
+        // A replica that just died answers late; the periodic refresh catches up.
+        log.warn({ err: error, roomId }, 'presence update failed');
+      }
     }
+    presenceRounds.delete(roomId);
   };
 
   // Replicas that die send no "disconnect": each replica refreshes its own clients' view.
@@ -205,7 +215,7 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps): { close(): Promi
         socket.data.roomId = roomId;
       }
       const presence = await presenceOf(roomId).catch(() => ({ roomId, users: [user], count: 1 }));
-      socket.to(roomChannel(roomId)).emit('presence', presence);
+      void publishPresence(roomId);
       return { ...opened, presence };
     });
 
