@@ -1,15 +1,22 @@
 /**
  * Measures what the README promises, and prints tables (nothing is asserted):
- *   1. fan-out: latency until every member of a room has a message, per broker, 3 replicas
- *   2. history: latest page and a deep page of a big room vs a small room (memory and FerretDB)
- *   3. memory: server RSS per connected socket
+ *   1. chat path: 1,000 clients over 10 rooms, a rate ladder with exactly-once accounting,
+ *      beside bare Socket.IO in the same run (bench/chat-path.ts; chart in docs/)
+ *   2. presence: a 5,000-person room, joins/s and bytes per change
+ *   3. idle memory per signed-in connection, beside bare Socket.IO
+ *   3b. heal: time until everyone has every message after a broker cut, per broker
+ *   4. fan-out: latency until every member of a room has a message, per broker, 3 replicas
+ *   5. history: latest page and a deep page of a big room vs a small room (memory and FerretDB)
  * Run: npm run bench  (needs the brokers on 127.0.0.1, FerretDB, and `npm run build`).
- * Sizes: BENCH_CLIENTS, BENCH_MESSAGES, BENCH_HISTORY, BENCH_SOCKETS.
+ * BENCH_ONLY=path,presence,idle,heal,fanout,history picks sections. Sizes: BENCH_CLIENTS,
+ * BENCH_MESSAGES, BENCH_HISTORY, BENCH_PATH_CLIENTS, BENCH_PATH_ROOMS, BENCH_PATH_LADDER,
+ * BENCH_PRESENCE_PEOPLE, BENCH_IDLE_SOCKETS.
  */
-import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { chatPathBench, idleMemoryBench, pathChart, pathSummary, percentile, presenceBench } from './chat-path';
+import { healBench } from './heal';
 import { connect, expectOk, request, signIn, type ChatClient } from '../test/helpers/client';
-import { startAppProcess } from '../test/helpers/app-process';
 import { startFerretDB } from '../test/helpers/ferretdb';
 import { uniqueId } from '../test/helpers/net';
 import { startServer, type TestServer } from '../test/helpers/server';
@@ -22,12 +29,8 @@ import type { Store } from '../src/store/types';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 60);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const HISTORY = Number(process.env.BENCH_HISTORY ?? 10_000);
-const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 1000);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'path,presence,idle,heal,fanout,history').split(','));
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 
 const BROKERS: Record<string, Record<string, string>> = {
@@ -96,15 +99,14 @@ async function history(kind: string, store: Store) {
   const small = await store.rooms.create(uniqueId('small'));
   const insertStarted = performance.now();
   for (let i = 0; i < HISTORY; i += 200) {
-    await Promise.all(
-      Array.from({ length: Math.min(200, HISTORY - i) }, (_, j) =>
-        store.messages.add({ roomId: big.id, authorId: author.id, text: `m${i + j}`, clientId: uniqueId('c') }),
-      ),
+    await store.messages.append(
+      big.id,
+      Array.from({ length: Math.min(200, HISTORY - i) }, (_, j) => ({ authorId: author.id, text: `m${i + j}`, clientId: uniqueId('c') })),
     );
   }
   const insertSeconds = (performance.now() - insertStarted) / 1000;
   for (let i = 0; i < 10; i += 1) {
-    await store.messages.add({ roomId: small.id, authorId: author.id, text: `s${i}`, clientId: uniqueId('c') });
+    await store.messages.append(small.id, [{ authorId: author.id, text: `s${i}`, clientId: uniqueId('c') }]);
   }
   const time = async (run: () => Promise<unknown>) => {
     const samples: number[] = [];
@@ -115,67 +117,57 @@ async function history(kind: string, store: Store) {
     }
     return ms(percentile(samples, 50));
   };
-  // A cursor half-way back: what "load older" costs deep in a big room.
-  let cursor = (await store.messages.page(big.id, { limit: 1 }))[0]!;
-  for (let depth = 0; depth < HISTORY / 2; depth += 1000) {
-    const page = await store.messages.page(big.id, { limit: 1000, before: cursor });
-    cursor = page.at(-1) ?? cursor;
-  }
+  // Half-way back: what "load older" costs deep in a big room.
+  const halfWay = Math.ceil(HISTORY / 2);
   return {
     store: kind,
     'messages in big room': HISTORY,
     'insert rate': `${Math.round(HISTORY / insertSeconds)}/s`,
     'latest 50, room of 10': await time(() => store.messages.page(small.id, { limit: 51 })),
     'latest 50, big room': await time(() => store.messages.page(big.id, { limit: 51 })),
-    'page of 50 half-way back': await time(() => store.messages.page(big.id, { limit: 51, before: cursor })),
+    'page of 50 half-way back': await time(() => store.messages.page(big.id, { limit: 51, beforeSeq: halfWay })),
   };
 }
 
-function rssKiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match?.[1] ?? NaN);
-}
-
-async function memoryPerSocket() {
-  const app = await startAppProcess({ SESSION_SECRET: 'bench-secret-bench-secret', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '100000' });
-  const clients: ChatClient[] = [];
-  try {
-    const { cookie } = await signIn(app.url, 'memory');
-    const warm = await connect(app.url, cookie);
-    clients.push(warm);
-    const before = rssKiB(app.child.pid!);
-    for (let i = 0; i < SOCKETS; i += 1) clients.push(await connect(app.url, cookie));
-    const after = rssKiB(app.child.pid!);
-    return {
-      sockets: SOCKETS,
-      'server RSS before': `${(before / 1024).toFixed(1)} MiB`,
-      'server RSS after': `${(after / 1024).toFixed(1)} MiB`,
-      'per socket': `${((after - before) / SOCKETS).toFixed(1)} KiB`,
-    };
-  } finally {
-    for (const socket of clients) socket.close();
-    await app.stop();
-  }
-}
-
 async function main() {
-  console.log(`\nFan-out: ${CLIENTS} clients in one room spread over the replicas, ${MESSAGES} messages sent one after another`);
-  const fanOutRows = [];
-  for (const broker of Object.keys(BROKERS)) fanOutRows.push(await fanOut(broker));
-  console.table(fanOutRows);
-
-  console.log(`\nHistory: median of 30 queries (limit 51 = a page of 50 plus one to know if there are more)`);
-  const ferret = await startFerretDB();
-  const mongo = await connectStore(loadConfig({ MONGO_URL: ferret.url(), LOG_LEVEL: 'silent' }), silentLogger);
-  try {
-    console.table([await history('memory', createMemoryStore()), await history('mongodb (FerretDB 1.24, SQLite)', mongo)]);
-  } finally {
-    await mongo.close();
-    await ferret.destroy();
+  if (ONLY.has('path')) {
+    console.log('\nChat path vs bare Socket.IO (same machine, same run)');
+    const results = await chatPathBench();
+    console.log('\nSummary');
+    console.table(pathSummary(results));
+    const chart = path.join(__dirname, '..', 'docs', 'bench-chat-path.svg');
+    pathChart(results, chart);
+    console.log(`chart: ${path.relative(process.cwd(), chart)}`);
   }
-
-  console.log(`\nMemory: one server process (node dist/main.js), ${SOCKETS} WebSocket connections`);
-  console.table([await memoryPerSocket()]);
+  if (ONLY.has('presence')) {
+    console.log('\nPresence in one big room (one replica, memory store)');
+    console.table([await presenceBench()]);
+  }
+  if (ONLY.has('idle')) {
+    console.log('\nMemory per idle signed-in connection');
+    console.table(await idleMemoryBench());
+  }
+  if (ONLY.has('heal')) {
+    console.log('\nHealing after a 5 s broker cut of one of 3 replicas (everyone chatting meanwhile)');
+    console.table(await healBench());
+  }
+  if (ONLY.has('fanout')) {
+    console.log(`\nFan-out: ${CLIENTS} clients in one room spread over the replicas, ${MESSAGES} messages sent one after another`);
+    const fanOutRows = [];
+    for (const broker of Object.keys(BROKERS)) fanOutRows.push(await fanOut(broker));
+    console.table(fanOutRows);
+  }
+  if (ONLY.has('history')) {
+    console.log(`\nHistory: median of 30 queries (limit 51 = a page of 50 plus one to know if there are more)`);
+    const ferret = await startFerretDB();
+    const mongo = await connectStore(loadConfig({ MONGO_URL: ferret.url(), LOG_LEVEL: 'silent' }), silentLogger);
+    try {
+      console.table([await history('memory', createMemoryStore()), await history('mongodb (FerretDB 1.24, PostgreSQL)', mongo)]);
+    } finally {
+      await mongo.close();
+      await ferret.destroy();
+    }
+  }
 }
 
 main().then(

@@ -5,7 +5,7 @@ import { Server } from 'socket.io';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { createAdapter as createAmqpAdapter } from '../src/adapters/amqp';
 import { createAdapter as createNatsAdapter } from '../src/adapters/nats';
-import { BROKER_URLS, BROKERS, once, record, startCluster, waitFor, type Node } from './helpers/cluster';
+import { BROKER_URLS, BROKERS, brokerEnv, once, record, startCluster, waitFor, type Node } from './helpers/cluster';
 import { uniqueId } from './helpers/net';
 
 /**
@@ -127,6 +127,33 @@ describe.each(BROKERS)('%s adapter', (kind) => {
     expect(((await A.io.serverSideEmitWithAck('whoami')) as string[]).sort()).toEqual(['B']);
     expect((await A.io.fetchSockets()).map((s) => s.data.name).sort()).toEqual(['a', 'b']);
     expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  test('allRooms lists the rooms of every server', async () => {
+    const adapter = B.io.of('/').adapter as unknown as { allRooms(): Promise<Set<string>> };
+    expect([...(await adapter.allRooms())].sort()).toEqual(['r1', 'r2', a.id!, b.id!, c.id!].sort());
+  });
+});
+
+describe.each(BROKERS)('%s adapter with requestsTimeout', (kind) => {
+  let nodes: Node[] = [];
+  afterEach(() => Promise.all(nodes.map((n) => n.close())));
+
+  test('a request a server never answers gives up after requestsTimeout, with the answers it has', async () => {
+    nodes = await startCluster(kind, 3, { ...brokerEnv(kind), ADAPTER_REQUESTS_TIMEOUT_MS: '1000' });
+    const [A, B, C] = nodes as [Node, Node, Node];
+    B.io.on('question', (callback: (answer: string) => void) => callback('from B'));
+    C.io.on('question', () => {}); // listens, never answers
+    const started = Date.now();
+    const [error, answers] = await new Promise<[Error | null, unknown[]]>((resolve) =>
+      A.io.serverSideEmit('question', (err: Error | null, replies: unknown[]) => resolve([err, replies])),
+    );
+    const waited = Date.now() - started;
+    expect(error?.message).toMatch(/timeout reached/);
+    expect(answers).toEqual(['from B']);
+    // The default would be 5000 ms.
+    expect(waited).toBeGreaterThanOrEqual(900);
+    expect(waited).toBeLessThan(4000);
   });
 });
 

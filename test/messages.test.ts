@@ -53,6 +53,31 @@ describe('sending', () => {
     expect(messages.filter((m) => m.clientId === clientId)).toHaveLength(1);
   });
 
+  test('a resend of a stored clientId gets the stored message back and is not broadcast again', async () => {
+    const clientId = uniqueId('resend-');
+    const live: MessageDTO[] = [];
+    bob.on('message', (m) => live.push(m));
+    const first = expectOk(await request(alice, 'message:send', { roomId, text: 'just once', clientId })).message;
+    for (let i = 0; i < 3; i += 1) {
+      expect(expectOk(await request(alice, 'message:send', { roomId, text: 'just once', clientId })).message).toEqual(first);
+    }
+    // A later message from the same sender arrives after anything sent before it.
+    const marker = expectOk(await request(alice, 'message:send', { roomId, text: 'marker' })).message;
+    if (!live.some((m) => m.id === marker.id)) await nextEvent(bob, 'message', (m) => m.id === marker.id);
+    bob.off('message');
+    expect(live.map((m) => m.text)).toEqual(['just once', 'marker']);
+    expect(marker.seq).toBe(first.seq + 1);
+  });
+
+  test('messages carry the room\'s seq: 1, 2, 3… in the order they were stored', async () => {
+    const sent = [];
+    for (const text of ['one', 'two', 'three']) sent.push(expectOk(await request(alice, 'message:send', { roomId, text })).message);
+    expect(sent.map((m) => m.seq)).toEqual([1, 2, 3]);
+    const { messages, room } = expectOk(await request(bob, 'room:join', { roomId }));
+    expect(messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(room.headSeq).toBe(3);
+  });
+
   test.each([
     ['blank text', { text: '   ' }, 'MESSAGE_EMPTY'],
     ['2001 characters', { text: 'x'.repeat(2001) }, 'MESSAGE_TOO_LONG'],
@@ -116,13 +141,10 @@ describe('history', () => {
   const send = async (n: number) => {
     const sent: MessageDTO[] = [];
     for (let i = 0; i < n; i += 1) {
-      const record = await app.store.messages.add({
-        roomId,
-        authorId: (await app.store.users.findOrCreateByName('Alice')).id,
-        text: `m${i}`,
-        clientId: uniqueId('h-'),
-      });
-      sent.push({ id: record.id } as MessageDTO);
+      const [appended] = (await app.store.messages.append(roomId, [
+        { authorId: (await app.store.users.findOrCreateByName('Alice')).id, text: `m${i}`, clientId: uniqueId('h-') },
+      ]))!;
+      sent.push({ id: appended!.record.id } as MessageDTO);
     }
     return sent;
   };
@@ -147,6 +169,35 @@ describe('history', () => {
     expectOk(await request(alice, 'message:send', { roomId, text: 'newer' }));
     const older = expectOk(await request(bob, 'message:history', { roomId, before: joined.nextCursor }));
     expect(older.messages.map((m) => m.text)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+  });
+
+  test('message:since catches up from a seq, oldest first, page by page', async () => {
+    await send(130);
+    const first = expectOk(await request(bob, 'message:since', { roomId, afterSeq: 0 }));
+    expect(first.messages.map((m) => m.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(first.complete).toBe(false);
+    const rest = expectOk(await request(bob, 'message:since', { roomId, afterSeq: 100 }));
+    expect(rest.messages.map((m) => m.text)).toEqual(Array.from({ length: 30 }, (_, i) => `m${100 + i}`));
+    expect(rest.complete).toBe(true);
+    expect(expectOk(await request(bob, 'message:since', { roomId, afterSeq: 125, limit: 2 })).messages.map((m) => m.seq)).toEqual([126, 127]);
+    expect(expectOk(await request(bob, 'message:since', { roomId, afterSeq: 130 }))).toMatchObject({ messages: [], complete: true });
+  });
+
+  test('room:join with afterSeq answers what came after it instead of the latest page', async () => {
+    await send(10);
+    const joined = expectOk(await request(bob, 'room:join', { roomId, afterSeq: 7 }));
+    expect(joined.messages.map((m) => m.text)).toEqual(['m7', 'm8', 'm9']);
+    expect(joined).toMatchObject({ caughtUp: true, nextCursor: null });
+  });
+
+  test.each([
+    [{ afterSeq: -1 }, 'INVALID_PAYLOAD'],
+    [{ afterSeq: 1.5 }, 'INVALID_PAYLOAD'],
+    [{ afterSeq: '3' }, 'INVALID_PAYLOAD'],
+    [{ afterSeq: 0, limit: 101 }, 'INVALID_PAYLOAD'],
+    [{ afterSeq: 0, roomId: 'f'.repeat(24) }, 'ROOM_NOT_FOUND'],
+  ])('message:since refuses %j', async (payload, code) => {
+    expect(await request(bob, 'message:since', { roomId, ...payload })).toMatchObject({ ok: false, error: { code } });
   });
 
   test.each([

@@ -2,8 +2,9 @@ import { MongoClient, type Document } from 'mongodb';
 import pino from 'pino';
 import { silentLogger } from '../src/lib/logger';
 import mongoose from 'mongoose';
-import { connectMongoStore, historyQuery, type MongoStoreOptions } from '../src/store/mongo/store';
-import { createModels, HISTORY_INDEX } from '../src/store/mongo/models';
+import { historyQuery } from '../src/store/mongo/messages';
+import { connectMongoStore, type MongoStoreOptions } from '../src/store/mongo/store';
+import { createModels, SEQ_INDEX } from '../src/store/mongo/models';
 import type { Store } from '../src/store/types';
 import { startFerretDB, type FerretDB } from './helpers/ferretdb';
 import { freePort } from './helpers/net';
@@ -54,34 +55,34 @@ describe('history query', () => {
     const author = await store.users.findOrCreateByName('Hist');
     const room = await store.rooms.create('busy');
     for (let i = 0; i < 60; i += 1) {
-      await store.messages.add({ roomId: room.id, authorId: author.id, text: `m${i}`, clientId: `c${i}` });
+      await store.messages.append(room.id, [{ authorId: author.id, text: `m${i}`, clientId: `c${i}` }]);
     }
     const db = inspect(url);
     const indexes = await db.collection('messages').indexes();
-    expect(indexes.find((i) => i.name === HISTORY_INDEX)?.key).toEqual({ roomId: 1, createdAt: -1, _id: -1 });
+    expect(indexes.find((i) => i.name === SEQ_INDEX)).toMatchObject({ key: { roomId: 1, seq: 1 }, unique: true });
 
     const newest = await store.messages.page(room.id, { limit: 20 });
     expect(newest).toHaveLength(20);
-    const before = newest.at(-1)!;
+    const beforeSeq = newest.at(-1)!.seq;
     // The very query the store runs for an older page, explained on its own connection.
     const connection = await mongoose.createConnection(url).asPromise();
-    const explain = (await historyQuery(createModels(connection).Message, room.id, { limit: 20, before }).explain(
+    const explain = (await historyQuery(createModels(connection).Message, room.id, { limit: 20, beforeSeq }).explain(
       'executionStats',
     )) as Document;
     await connection.close();
     const plan = summarize(explain);
     if (plan.server === 'mongodb') {
-      // MongoDB: an index scan on the history index and no in-memory sort.
-      expect(plan.indexes).toEqual([HISTORY_INDEX]);
+      // MongoDB: an index scan on the {roomId, seq} index and no in-memory sort.
+      expect(plan.indexes).toEqual([SEQ_INDEX]);
       expect(plan.sortsInMemory).toBe(false);
     } else {
-      // FerretDB 1.x on SQLite pushes down nothing but `_id` equality: it scans the
-      // table and sorts in its own memory. What reaches the app is still one page:
-      // the limit travels with the query.
-      expect(plan).toMatchObject({ server: 'ferretdb', filterPushdown: false, sortPushdown: false });
-      expect(plan.command).toMatchObject({ sort: { createdAt: -1, _id: -1 }, limit: 20 });
+      // FerretDB 1.x on PostgreSQL pushes the room filter down but sorts in its own
+      // memory (it never pushes ORDER BY/LIMIT for a filtered sort). What reaches the
+      // app is still one page: the limit travels with the query.
+      expect(plan).toMatchObject({ server: 'ferretdb', sortPushdown: false });
+      expect(plan.command).toMatchObject({ sort: { seq: -1 }, limit: 20 });
     }
-    expect(await store.messages.page(room.id, { limit: 20, before })).toHaveLength(20);
+    expect(await store.messages.page(room.id, { limit: 20, beforeSeq })).toHaveLength(20);
   });
 });
 
@@ -155,7 +156,7 @@ describe('start-up', () => {
         options({ url: `mongodb://app:s3cret@127.0.0.1:${port}/chat`, connect: { attempts: 3, initialDelayMs: 50 }, serverSelectionTimeoutMS: 200 }),
         logger,
       ),
-    ).rejects.toThrow(`Could not connect to MongoDB at mongodb://app:***@127.0.0.1:${port}/chat after 3 attempts`);
+    ).rejects.toThrow(`Could not connect to MongoDB at mongodb://***@127.0.0.1:${port}/chat after 3 attempts`);
     expect(messages().filter((m) => m.includes('unreachable'))).toEqual([
       expect.stringContaining('(attempt 1/3)'),
       expect.stringContaining('(attempt 2/3)'),

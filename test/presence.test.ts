@@ -1,4 +1,4 @@
-import { connect, expectOk, nextEvent, request, signIn, type ChatClient } from './helpers/client';
+import { connect, expectOk, nextEvent, presenceNames, request, signIn, trackPresence, type ChatClient } from './helpers/client';
 import { startServer, type TestServer } from './helpers/server';
 import { uniqueId } from './helpers/net';
 
@@ -25,17 +25,47 @@ afterEach(() => {
   for (const socket of open.splice(0)) socket.close();
 });
 
-const names = (p: { users: { name: string }[] }) => p.users.map((u) => u.name);
-
 describe('presence', () => {
-  test('joining shows everyone in the room, and the others learn of the newcomer', async () => {
+  test('joining shows everyone in the room, and the others get only the newcomer', async () => {
+    const alice = await person('Alice');
+    const bob = await person('Bob');
+    const aliceIn = nextEvent(alice, 'presence:delta');
+    expectOk(await request(alice, 'room:join', { roomId }));
+    expect(await aliceIn).toMatchObject({ joined: [{ name: 'Alice' }], count: 1 });
+    const delta = nextEvent(alice, 'presence:delta');
+    const joined = expectOk(await request(bob, 'room:join', { roomId }));
+    expect(presenceNames(joined.presence)).toEqual(['Alice', 'Bob']);
+    expect(joined.presence.users[0]!.name).toBe('Bob'); // yourself first
+    expect(await delta).toEqual({ roomId, joined: [expect.objectContaining({ name: 'Bob' })], left: [], count: 2 });
+  });
+
+  test('joining the room you are in again changes nothing for anyone', async () => {
     const alice = await person('Alice');
     const bob = await person('Bob');
     expectOk(await request(alice, 'room:join', { roomId }));
-    const seen = nextEvent(alice, 'presence', (p) => p.count === 2);
-    const joined = expectOk(await request(bob, 'room:join', { roomId }));
-    expect(names(joined.presence)).toEqual(['Alice', 'Bob']);
-    expect(await seen).toMatchObject({ roomId, count: 2 });
+    expectOk(await request(bob, 'room:join', { roomId }));
+    await nextEvent(alice, 'presence:delta', (d) => d.count === 2);
+    let deltas = 0;
+    alice.on('presence:delta', () => (deltas += 1));
+    for (let i = 0; i < 20; i += 1) expect(expectOk(await request(bob, 'room:join', { roomId })).presence.count).toBe(2);
+    // A change after the re-joins is the first delta Alice gets: the re-joins sent none.
+    const carol = await person('Carol');
+    const next = nextEvent(alice, 'presence:delta');
+    expectOk(await request(carol, 'room:join', { roomId }));
+    expect(await next).toMatchObject({ joined: [{ name: 'Carol' }], left: [], count: 3 });
+    expect(deltas).toBe(1);
+  });
+
+  test('a burst of joins reaches the people in the room as a few coalesced deltas', async () => {
+    const alice = await person('Alice');
+    const view = trackPresence(alice, expectOk(await request(alice, 'room:join', { roomId })).presence);
+    let deltas = 0;
+    alice.on('presence:delta', () => (deltas += 1));
+    const crowd = await Promise.all(Array.from({ length: 30 }, (_, i) => person(uniqueId(`P${i}-`))));
+    await Promise.all(crowd.map((s) => request(s, 'room:join', { roomId })));
+    await view.until((p) => p.count === 31);
+    expect(view.current.users).toHaveLength(31);
+    expect(deltas).toBeLessThan(30);
   });
 
   test('one person with two tabs counts once', async () => {
@@ -52,14 +82,15 @@ describe('presence', () => {
     const dave = await person('Dave');
     for (const s of [alice, bob, dave]) expectOk(await request(s, 'room:join', { roomId }));
 
-    const afterDisconnect = nextEvent(alice, 'presence', (p) => p.count === 2);
+    const view = trackPresence(alice, expectOk(await request(alice, 'room:join', { roomId })).presence);
+    await view.until((p) => p.count === 3);
+
     bob.close();
-    expect(names(await afterDisconnect)).toEqual(['Alice', 'Dave']);
+    expect(presenceNames(await view.until((p) => p.count === 2))).toEqual(['Alice', 'Dave']);
 
     const { room: other } = expectOk(await request(dave, 'room:create', { name: uniqueId('other ') }));
-    const afterSwitch = nextEvent(alice, 'presence', (p) => p.count === 1);
     expectOk(await request(dave, 'room:join', { roomId: other.id }));
-    expect(names(await afterSwitch)).toEqual(['Alice']);
+    expect(presenceNames(await view.until((p) => p.count === 1))).toEqual(['Alice']);
   });
 
   test('signing out removes the person from presence', async () => {
@@ -67,11 +98,11 @@ describe('presence', () => {
     const eveSocket = await connect(app.url, eve.cookie);
     open.push(eveSocket);
     const alice = await person('Alice');
-    expectOk(await request(alice, 'room:join', { roomId }));
+    const view = trackPresence(alice, expectOk(await request(alice, 'room:join', { roomId })).presence);
     expectOk(await request(eveSocket, 'room:join', { roomId }));
-    const gone = nextEvent(alice, 'presence', (p) => p.count === 1);
+    await view.until((p) => p.count === 2);
     await fetch(`${app.url}/api/session`, { method: 'DELETE', headers: { cookie: eve.cookie } });
-    expect(names(await gone)).toEqual(['Alice']);
+    expect(presenceNames(await view.until((p) => p.count === 1))).toEqual(['Alice']);
   });
 });
 

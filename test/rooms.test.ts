@@ -58,12 +58,12 @@ test('switching rooms moves you: messages of the old room stop arriving, the new
   expect(joined.room).toEqual(other);
   expect(joined.presence.users.map((u) => u.name)).toEqual(['Alice']);
 
-  // Alice is no longer in general: Bob's message there reaches her only as activity (for unread counts).
-  const activity = nextEvent(alice, 'room:activity', (a) => a.roomId === general.id);
+  // Alice is no longer in general: Bob's message there reaches her only as the room's new head (for unread counts).
+  const heads = nextEvent(alice, 'rooms:heads', (h) => h[general.id] !== undefined);
   let leaked = false;
   alice.on('message', () => (leaked = true));
-  expectOk(await request(bob, 'message:send', { roomId: general.id, text: 'anyone?' }));
-  await activity;
+  const sent = expectOk(await request(bob, 'message:send', { roomId: general.id, text: 'anyone?' })).message;
+  expect((await heads)[general.id]).toBe(sent.seq);
   expect(leaked).toBe(false);
   alice.off('message');
 });

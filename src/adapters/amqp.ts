@@ -2,7 +2,8 @@ import type { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import { MessageType } from 'socket.io-adapter';
-import { BrokerTransportAdapter, type Namespace } from './transport';
+import { ADAPTER_EVENTS } from './events';
+import { BrokerTransportAdapter, requireSocketIo48, type Namespace } from './transport';
 
 // NODE_DEBUG=socket.io-amqp shows what crosses the broker.
 const debug = debuglog('socket.io-amqp');
@@ -12,8 +13,10 @@ export interface AmqpAdapterOptions {
   prefix?: string;
   /** Milliseconds between heartbeats when nothing else was published. @default 2000 */
   heartbeatInterval?: number;
-  /** Milliseconds without any message after which a server counts as gone (keep it below 5000, the request timeout). @default 4500 */
+  /** Milliseconds without any message after which a server counts as gone (keep it below `requestsTimeout`). @default 4500 */
   heartbeatTimeout?: number;
+  /** Milliseconds a request to the other servers (serverSideEmit with ack, fetchSockets, allRooms) waits. @default 5000 */
+  requestsTimeout?: number;
   /** Milliseconds between attempts to open the channel again after a failure. @default 1000 */
   reopenDelay?: number;
 }
@@ -39,9 +42,11 @@ export function createAdapter(connection: AmqpConnection, options: AmqpAdapterOp
     prefix: 'socket.io',
     heartbeatInterval: 2000,
     heartbeatTimeout: 4500,
+    requestsTimeout: 5000,
     reopenDelay: 1000,
     ...options,
   };
+  requireSocketIo48();
   // Socket.IO calls this with `new`, once per namespace.
   return function (nsp: Namespace) {
     return new AmqpAdapter(nsp, connection, opts);
@@ -129,8 +134,10 @@ class AmqpAdapter extends BrokerTransportAdapter {
     this.reopenTimer = setTimeout(() => {
       this.reopenTimer = undefined;
       void this.open().then(() => {
+        if (!this.channel) return;
         // Say hello again: the others dropped this server while it was away.
-        if (this.channel) this.publish({ type: MessageType.INITIAL_HEARTBEAT });
+        this.publish({ type: MessageType.INITIAL_HEARTBEAT });
+        this.emit(ADAPTER_EVENTS.linkRestored);
       });
     }, delayMs);
     this.reopenTimer.unref();

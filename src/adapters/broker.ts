@@ -4,6 +4,7 @@ import { connect as connectNats, Events as NatsEvents } from 'nats';
 import { createClient } from 'redis';
 import type { ServerOptions } from 'socket.io';
 import { createAdapter as createAmqpAdapter } from './amqp';
+import { ADAPTER_EVENTS } from './events';
 import { createAdapter as createNatsAdapter } from './nats';
 import type { Namespace } from './transport';
 import type { BrokerKind, Config } from '../config';
@@ -42,10 +43,13 @@ export async function connectBroker(config: Config, logger: Logger): Promise<Bro
 
 async function connectRedis(url: string, config: Config, logger: Logger): Promise<Broker> {
   const log = logger.child({ broker: 'redis' });
-  const connectOnce = async () => {
+  const connectOnce = (role: 'publisher' | 'subscriber') => async () => {
     let booted = false;
     const client = createClient({
       url,
+      // A publish while Redis is away fails at once (and is counted) instead of piling up in memory:
+      // people catch up from the store once the link is back.
+      disableOfflineQueue: role === 'publisher',
       socket: {
         connectTimeout: 5000,
         // At boot withRetry owns the retries; afterwards node-redis reconnects forever.
@@ -60,8 +64,8 @@ async function connectRedis(url: string, config: Config, logger: Logger): Promis
     return client;
   };
   const target = redact(url);
-  const pub = await withRetry(`redis at ${target}`, config.brokerConnect, connectOnce, log);
-  const sub = await withRetry(`redis at ${target}`, config.brokerConnect, connectOnce, log).catch(async (error) => {
+  const pub = await withRetry(`redis at ${target}`, config.brokerConnect, connectOnce('publisher'), log);
+  const sub = await withRetry(`redis at ${target}`, config.brokerConnect, connectOnce('subscriber'), log).catch(async (error) => {
     await pub.quit().catch(() => {});
     throw error;
   });
@@ -73,7 +77,7 @@ async function connectRedis(url: string, config: Config, logger: Logger): Promis
     kind: 'redis',
     target,
     adapter: function (nsp: Namespace) {
-      return new ResilientRedisAdapter(nsp, pub, sub, { key: config.brokerPrefix });
+      return new ResilientRedisAdapter(nsp, pub, sub, { key: config.brokerPrefix, requestsTimeout: config.adapterRequestsTimeoutMs });
     },
     isConnected: () => pub.isReady && sub.isReady,
     close: async () => {
@@ -82,18 +86,67 @@ async function connectRedis(url: string, config: Config, logger: Logger): Promis
   };
 }
 
+/** What the adapter wrapper needs of a node-redis client. */
+interface RedisLink {
+  readonly isReady: boolean;
+  publish(channel: string, message: string | Buffer): Promise<unknown>;
+  on(event: 'ready' | 'reconnecting', listener: () => void): this;
+}
+
 /**
- * The official adapter counts servers with PUBSUB NUMSUB, which node-redis
- * queues while disconnected: fetchSockets() and serverSideEmit() acks would
- * hang until the broker is back. Cut off from the others, this server is alone.
+ * The official adapter with outages handled:
+ * - it publishes without catching, so every publish during an outage was an unhandled
+ *   rejection: here each failure is reported as `publish-failed` instead;
+ * - it counts servers with PUBSUB NUMSUB, which would wait for the broker: cut off
+ *   from the others, this server is alone;
+ * - once both connections are back (the subscriber resubscribed), it says `link-restored`.
  */
 class ResilientRedisAdapter extends RedisAdapter {
-  constructor(nsp: Namespace, private readonly pub: { isReady: boolean }, sub: unknown, opts: { key: string }) {
-    super(nsp, pub, sub, opts);
+  private readonly link: { pub: RedisLink; sub: RedisLink };
+  /** Broadcasts published and received from other servers (the cluster view and metrics read them). */
+  readonly brokerTraffic = { broadcastsSent: 0, broadcastsReceived: 0 };
+
+  constructor(nsp: Namespace, pub: RedisLink, sub: RedisLink, opts: { key: string; requestsTimeout: number }) {
+    let report: (error: unknown) => void = () => {};
+    // node-redis methods use private fields: call them on the client itself.
+    const guardedPub = new Proxy(pub, {
+      get(target, property) {
+        if (property === 'publish') {
+          return (channel: string, message: string | Buffer) => target.publish(channel, message).catch((error: unknown) => report(error));
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    super(nsp, guardedPub, sub, opts);
+    report = (error) => this.emit(ADAPTER_EVENTS.publishFailed, error);
+    this.link = { pub, sub };
+    let lost = false;
+    const onLost = () => (lost = true);
+    const onReady = () => {
+      if (!lost || !pub.isReady || !sub.isReady) return;
+      lost = false;
+      this.emit(ADAPTER_EVENTS.linkRestored);
+    };
+    for (const client of [pub, sub]) client.on('reconnecting', onLost).on('ready', onReady);
+    // The official adapter's subscription calls this.onmessage (private) for every broadcast,
+    // its own included; the sender's uid leads the MessagePack array, so its bytes tell.
+    const self = this as unknown as { onmessage(pattern: unknown, channel: unknown, msg: Buffer): void; uid: string };
+    const onmessage = self.onmessage.bind(this);
+    const ownUid = Buffer.from(self.uid);
+    self.onmessage = (pattern, channel, msg) => {
+      if (!msg.subarray(0, ownUid.length + 8).includes(ownUid)) this.brokerTraffic.broadcastsReceived++;
+      onmessage(pattern, channel, msg);
+    };
+  }
+
+  override broadcast(...args: Parameters<RedisAdapter['broadcast']>): void {
+    if (!args[1].flags?.local) this.brokerTraffic.broadcastsSent++;
+    super.broadcast(...args);
   }
 
   override serverCount(): Promise<number> {
-    return this.pub.isReady ? super.serverCount() : Promise.resolve(1);
+    return this.link.pub.isReady ? super.serverCount() : Promise.resolve(1);
   }
 }
 
@@ -137,6 +190,7 @@ async function connectRabbit(url: string, config: Config, logger: Logger): Promi
       prefix: config.brokerPrefix,
       heartbeatInterval: config.adapterHeartbeat.intervalMs,
       heartbeatTimeout: config.adapterHeartbeat.timeoutMs,
+      requestsTimeout: config.adapterRequestsTimeoutMs,
     }),
     isConnected: () => connected,
     // io.close() already sent each adapter's goodbye and closed its channel.
@@ -183,6 +237,7 @@ async function connectNatsBroker(servers: string[], config: Config, logger: Logg
       prefix: config.brokerPrefix,
       heartbeatInterval: config.adapterHeartbeat.intervalMs,
       heartbeatTimeout: config.adapterHeartbeat.timeoutMs,
+      requestsTimeout: config.adapterRequestsTimeoutMs,
     }),
     isConnected: () => connected && !nc.isClosed(),
     // io.close() already flushed each adapter's goodbye.

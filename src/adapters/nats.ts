@@ -1,6 +1,7 @@
 import { debuglog } from 'node:util';
-import type { Msg, NatsConnection, NatsError, Subscription } from 'nats';
-import { BrokerTransportAdapter, type Namespace } from './transport';
+import { Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import { ADAPTER_EVENTS } from './events';
+import { BrokerTransportAdapter, requireSocketIo48, type Namespace } from './transport';
 
 // NODE_DEBUG=socket.io-nats shows what crosses the broker.
 const debug = debuglog('socket.io-nats');
@@ -10,8 +11,10 @@ export interface NatsAdapterOptions {
   prefix?: string;
   /** Milliseconds between heartbeats when nothing else was published. @default 2000 */
   heartbeatInterval?: number;
-  /** Milliseconds without any message after which a server counts as gone (keep it below 5000, the request timeout). @default 4500 */
+  /** Milliseconds without any message after which a server counts as gone (keep it below `requestsTimeout`). @default 4500 */
   heartbeatTimeout?: number;
+  /** Milliseconds a request to the other servers (serverSideEmit with ack, fetchSockets, allRooms) waits. @default 5000 */
+  requestsTimeout?: number;
 }
 
 /**
@@ -29,8 +32,10 @@ export function createAdapter(connection: NatsConnection, options: NatsAdapterOp
     prefix: 'socket.io',
     heartbeatInterval: 2000,
     heartbeatTimeout: 4500,
+    requestsTimeout: 5000,
     ...options,
   };
+  requireSocketIo48();
   // Socket.IO calls this with `new`, once per namespace.
   return function (nsp: Namespace) {
     return new NatsAdapter(nsp, connection, opts);
@@ -64,6 +69,17 @@ class NatsAdapter extends BrokerTransportAdapter {
       nc.subscribe(this.responseKeyPrefix + this.uid, { callback: (error, msg) => this.onDelivery(error, msg, true) }),
     ];
     this.subscribed = nc.flush().catch((error: Error) => debug('[%s] flush failed: %s', this.uid, error.message));
+    void this.watchReconnections();
+  }
+
+  /** nats.js resubscribes after a reconnection; once the server has the subscriptions again, say so. */
+  private async watchReconnections() {
+    for await (const status of this.nc.status()) {
+      if (this.closed) return;
+      if (status.type !== Events.Reconnect) continue;
+      await this.nc.flush().catch(() => {});
+      if (!this.closed) this.emit(ADAPTER_EVENTS.linkRestored);
+    }
   }
 
   protected whenReady(): Promise<void> {

@@ -5,17 +5,21 @@ import {
   type ClientToServerEvents,
   type JoinedRoom,
   type MessageDTO,
+  type PresenceDelta,
   type PresenceDTO,
   type RoomDTO,
   type ServerInfo,
   type ServerToClientEvents,
   type UserDTO,
 } from '../shared/protocol';
+import { applyPresenceDelta } from '../shared/presence';
+import { RoomSync } from '../shared/timeline';
 import { avatar, byId, h, refreshAvatars } from './dom';
 import { setupSidebar } from './layout';
 import { MessageView, type ScrollMode } from './messages';
 import { Outbox, type OutboxItem } from './outbox';
 import { setupAvatarUpload } from './profile';
+import { UnreadCounts } from './unread';
 import { TypingIndicator, TypingSignal } from './typing';
 
 type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -65,11 +69,35 @@ export function startChat(initialUser: UserDTO): void {
   let joinSeq = 0;
   let nextCursor: string | null = null;
   let presence: PresenceDTO | null = null;
-  // Message ids, not a number: a resent message is announced again but must count once.
-  const unread = new Map<string, Set<string>>();
+  const unread = new UnreadCounts(localStorage, initialUser.id);
   const outbox = new Outbox();
 
   const socket: ChatSocket = io({ autoConnect: false });
+  // Catch-up from the store whenever live delivery may have missed something (README: "Delivery guarantees").
+  const sync = new RoomSync({
+    fetchSince: (roomId, afterSeq) =>
+      socket
+        .timeout(ACK_TIMEOUT_MS)
+        .emitWithAck('message:since', { roomId, afterSeq })
+        .then((res) => {
+          if (!res.ok) throw new Error(res.error.message);
+          return res;
+        }),
+    onAdded: (roomId, added) => {
+      if (roomId !== room?.id) return;
+      view.merge(added);
+      settleOutbox();
+      markRead();
+      renderMessages('follow');
+    },
+  });
+
+  /** The open room is read up to what it shows. */
+  const markRead = () => {
+    if (room) unread.read(room.id, sync.timeline(room.id).head);
+  };
+
+  const unreadIn = (roomId: string) => (roomId === room?.id ? 0 : unread.count(roomId));
   const sidebar = setupSidebar();
   const view = new MessageView(byId('message-list', HTMLOListElement), ui.messages, byId('empty-state', HTMLElement), {
     retry: (clientId) => {
@@ -119,7 +147,7 @@ export function startChat(initialUser: UserDTO): void {
   const renderRooms = () => {
     ui.roomList.replaceChildren(
       ...rooms.map((r) => {
-        const count = unread.get(r.id)?.size ?? 0;
+        const count = unreadIn(r.id);
         const current = r.id === room?.id;
         const button = h('button', { className: 'room-link', attrs: { type: 'button' } }, [
           h('span', { className: 'room-hash', text: '#', attrs: { 'aria-hidden': 'true' } }),
@@ -140,7 +168,7 @@ export function startChat(initialUser: UserDTO): void {
         return h('li', {}, [button]);
       }),
     );
-    const totalUnread = [...unread.values()].reduce((sum, ids) => sum + ids.size, 0);
+    const totalUnread = rooms.reduce((sum, r) => sum + unreadIn(r.id), 0);
     document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${room ? `#${room.name} · ` : ''}docker-chat`;
   };
 
@@ -171,8 +199,9 @@ export function startChat(initialUser: UserDTO): void {
 
   // ---- rooms -----------------------------------------------------------------------------------
 
-  const loadRooms = () => {
-    socket.timeout(ACK_TIMEOUT_MS).emit('room:list', (err, res) => {
+  /** Every page of the room list, then the rooms shown and one joined. */
+  const loadRooms = (after?: string, loaded: RoomDTO[] = []) => {
+    socket.timeout(ACK_TIMEOUT_MS).emit('room:list', after === undefined ? {} : { after }, (err, res) => {
       // Disconnected: the next "connect" asks again. Connected but unanswered or refused: ask again soon.
       const retry = () => setTimeout(() => socket.connected && loadRooms(), RETRY_MS);
       if (err) return void retry();
@@ -181,7 +210,9 @@ export function startChat(initialUser: UserDTO): void {
         return void retry();
       }
       ui.roomError.textContent = '';
-      rooms = res.rooms;
+      if (res.nextCursor) return loadRooms(res.nextCursor, [...loaded, ...res.rooms]);
+      rooms = [...loaded, ...res.rooms];
+      unread.known(rooms);
       renderRooms();
       const wanted = room?.id ?? localStorage.getItem(ROOM_KEY);
       const target = rooms.find((r) => r.id === wanted) ?? rooms.find((r) => r.name === DEFAULT_ROOM) ?? rooms[0];
@@ -193,7 +224,9 @@ export function startChat(initialUser: UserDTO): void {
     const seq = ++joinSeq;
     typingSignal.stop();
     joined = false;
-    socket.timeout(ACK_TIMEOUT_MS).emit('room:join', { roomId }, (err, res) => {
+    // Back in the room it shows (after a reconnection): only what came after its last message.
+    const afterSeq = roomId === room?.id ? sync.timeline(roomId).through : undefined;
+    socket.timeout(ACK_TIMEOUT_MS).emit('room:join', afterSeq === undefined ? { roomId } : { roomId, afterSeq }, (err, res) => {
       if (seq !== joinSeq) return;
       const retry = () => setTimeout(() => seq === joinSeq && socket.connected && joinRoom(roomId), RETRY_MS);
       if (err) return void (socket.connected && retry());
@@ -215,9 +248,11 @@ export function startChat(initialUser: UserDTO): void {
     room = joinedRoom.room;
     joined = true;
     localStorage.setItem(ROOM_KEY, room.id);
-    unread.delete(room.id);
     if (!rooms.some((r) => r.id === joinedRoom.room.id)) rooms.push(joinedRoom.room);
+    const timeline = sync.timeline(room.id);
     if (switching) {
+      for (const r of rooms) if (r.id !== room.id) sync.forget(r.id);
+      timeline.reset(joinedRoom.messages);
       view.reset(joinedRoom.messages);
       nextCursor = joinedRoom.nextCursor;
       typingIndicator.clear();
@@ -225,16 +260,13 @@ export function startChat(initialUser: UserDTO): void {
       ui.roomHeading.textContent = room.name;
       ui.input.placeholder = `Message #${room.name}`;
     } else {
-      // Back after a reconnection: keep what we had and add what we missed. When more than
-      // a page arrived meanwhile, the latest page does not reach what we show: page back.
-      const oldest = joinedRoom.messages[0];
-      const gap = view.size > 0 && oldest !== undefined && !view.has(oldest.id) && joinedRoom.nextCursor !== null;
-      view.merge(joinedRoom.messages);
-      nextCursor ??= joinedRoom.nextCursor;
-      if (gap) fillGap(room.id, joinedRoom.nextCursor!);
+      // Back after a reconnection: what came after the last message shown, page by page.
+      view.merge(timeline.add(joinedRoom.messages));
+      if (!joinedRoom.caughtUp) void sync.catchUp(room.id);
     }
-    // A message sent just before a disconnection may be stored although its ack was lost.
-    for (const item of outbox.inRoom(room.id)) if (view.hasClientId(item.clientId)) outbox.delete(item.clientId);
+    timeline.announce(joinedRoom.room.headSeq);
+    settleOutbox();
+    markRead();
     presence = joinedRoom.presence;
     renderRooms();
     renderPresence();
@@ -243,15 +275,17 @@ export function startChat(initialUser: UserDTO): void {
     flush();
   };
 
-  /** Loads pages older than `cursor` until one reaches a message already shown. */
-  const fillGap = (roomId: string, cursor: string) => {
-    socket.timeout(ACK_TIMEOUT_MS).emit('message:history', { roomId, before: cursor, limit: 100 }, (err, res) => {
-      if (err || !res.ok || roomId !== room?.id) return; // the gap stays until the room is opened again
-      const reached = res.messages.some((m) => view.has(m.id));
-      view.merge(res.messages);
-      renderMessages('keep');
-      if (!reached && res.nextCursor !== null) fillGap(roomId, res.nextCursor);
-    });
+  /** A message sent just before a disconnection may be stored although its ack was lost. */
+  const settleOutbox = () => {
+    if (!room) return;
+    for (const item of outbox.inRoom(room.id)) if (view.hasClientId(item.clientId)) outbox.delete(item.clientId);
+  };
+
+  /** Joins and leaves since the snapshot; the list holds at most a page of people, the count all. */
+  const applyPresence = (delta: PresenceDelta) => {
+    if (!presence || delta.roomId !== presence.roomId) return;
+    presence = applyPresenceDelta(presence, delta, me.id);
+    renderPresence();
   };
 
   ui.roomForm.addEventListener('submit', (event) => {
@@ -275,7 +309,7 @@ export function startChat(initialUser: UserDTO): void {
       ui.loadOlder.disabled = false;
       if (err || roomId !== room?.id) return;
       if (!res.ok) return void (ui.sendError.textContent = res.error.message);
-      view.merge(res.messages);
+      view.merge(sync.timeline(roomId).add(res.messages));
       nextCursor = res.nextCursor;
       renderMessages('keep');
       // The button is gone once everything is loaded: keep the keyboard focus in the conversation.
@@ -301,7 +335,8 @@ export function startChat(initialUser: UserDTO): void {
         item.status = 'queued';
       } else if (res.ok) {
         outbox.delete(item.clientId);
-        view.merge([res.message]);
+        view.merge(sync.live(res.message));
+        markRead();
       } else {
         item.status = 'failed';
         item.error = res.error.message;
@@ -368,6 +403,13 @@ export function startChat(initialUser: UserDTO): void {
   socket.on('connect_error', (error) => {
     const code = (error as Error & { data?: { code?: string } }).data?.code;
     if (code === 'UNAUTHORIZED') return location.assign('/login');
+    // A handshake without a session is refused with a bare 403 before Socket.IO sees it: ask.
+    if (!code) {
+      void fetch('/api/session').then(
+        (res) => res.status === 401 && location.assign('/login'),
+        () => {},
+      );
+    }
     setConnection('reconnecting');
     // A refusal by the server (e.g. its store is down) is not retried by Socket.IO itself.
     if (!socket.active) setTimeout(() => socket.connect(), 3000);
@@ -381,30 +423,40 @@ export function startChat(initialUser: UserDTO): void {
 
   socket.on('message', (message: MessageDTO) => {
     if (message.roomId !== room?.id) return;
-    view.merge([message]);
+    const added = sync.live(message);
+    if (added.length === 0) return; // a duplicate: shown already
+    view.merge(added);
+    markRead();
     typingIndicator.stop(message.author.id);
     const mine = outbox.delete(message.clientId) || message.author.id === me.id;
     renderMessages(mine ? 'bottom' : 'follow');
     if (!mine) announce(`${message.author.name}: ${message.text.slice(0, 300)}`);
   });
 
-  socket.on('room:activity', ({ roomId, messageId }) => {
-    if (roomId === room?.id) return;
-    unread.set(roomId, (unread.get(roomId) ?? new Set()).add(messageId));
+  socket.on('rooms:heads', (announced) => {
+    for (const [roomId, seq] of Object.entries(announced)) {
+      if (typeof seq !== 'number') continue;
+      unread.head(roomId, seq);
+      if (roomId === room?.id) sync.head(roomId, seq);
+    }
     renderRooms();
+  });
+
+  // This replica's broker link was down: messages from other replicas may be missing.
+  socket.on('resync', () => sync.resyncAll());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && socket.connected) sync.resyncAll();
   });
 
   socket.on('room:created', (created) => {
     if (rooms.some((r) => r.id === created.id)) return;
+    // A new room: everything in it will be unread.
+    unread.known([created]);
     rooms.push(created);
     renderRooms();
   });
 
-  socket.on('presence', (update) => {
-    if (update.roomId !== room?.id) return;
-    presence = update;
-    renderPresence();
-  });
+  socket.on('presence:delta', applyPresence);
 
   socket.on('typing', ({ roomId, user, typing }) => {
     if (roomId !== room?.id || user.id === me.id) return;

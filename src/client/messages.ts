@@ -17,7 +17,7 @@ interface Row {
 
 /**
  * The messages of the open room: confirmed ones by id (so merging history
- * never duplicates) followed by our own pending ones. Rendering reuses each
+ * never duplicates), in seq order, followed by our own pending ones. Rendering reuses each
  * row's element, so a merge or a new message does not rebuild the list.
  */
 export class MessageView {
@@ -40,14 +40,6 @@ export class MessageView {
     for (const message of messages) this.confirmed.set(message.id, message);
   }
 
-  has(id: string): boolean {
-    return this.confirmed.has(id);
-  }
-
-  get size(): number {
-    return this.confirmed.size;
-  }
-
   hasClientId(clientId: string): boolean {
     for (const message of this.confirmed.values()) if (message.clientId === clientId) return true;
     return false;
@@ -61,9 +53,8 @@ export class MessageView {
     const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
     const atBottom = fromBottom - this.scroller.clientHeight < 48;
 
-    const sorted = [...this.confirmed.values()].sort((a, b) =>
-      a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt.localeCompare(b.createdAt),
-    );
+    // The room's sequence is the order everyone sees, whatever the clocks of the replicas.
+    const sorted = [...this.confirmed.values()].sort((a, b) => a.seq - b.seq);
     const rows: Row[] = [
       ...sorted.map((m) => ({ key: m.id, author: m.author, createdAt: m.createdAt, build: () => this.messageRow(m, me) })),
       ...pending.map((p) => ({
@@ -102,6 +93,7 @@ export class MessageView {
   private messageRow(message: MessageDTO, me: UserDTO): HTMLElement {
     const row = this.row(message.author, message.createdAt, message.text, message.author.id === me.id);
     row.dataset.messageId = message.id;
+    row.dataset.seq = String(message.seq);
     return row;
   }
 

@@ -1,34 +1,43 @@
 import { z } from 'zod';
 import { LIMITS } from '../shared/protocol';
 
+import { characterProblem, normalizeName, shapeProblem } from './names';
+
 /** Length in characters as people count them (code points), not UTF-16 units. */
 const length = (value: string) => [...value].length;
 
-const NAME_PATTERN = /^[\p{L}\p{M}\p{N} ._-]+$/u;
+/** A person's or a room's name: see src/services/names.ts for what may be in one. */
+const nameSchema = (what: string, empty: string, max: number) =>
+  z
+    .string({ message: empty })
+    .superRefine((raw, context) => {
+      const problem = characterProblem(raw, what);
+      if (problem) context.addIssue({ code: 'custom', message: problem, abort: true });
+    })
+    .transform(normalizeName)
+    .refine((v) => length(v) >= 1, empty)
+    .refine((v) => length(v) <= max, `${what} has at most ${max} characters`)
+    .superRefine((v, context) => {
+      const problem = shapeProblem(v, what);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    });
 
 /** Display names: letters of any script, digits, space and . _ - */
-export const displayName = z
-  .string({ message: 'Enter a name' })
-  .transform((v) => v.normalize('NFC').trim().replace(/\s+/g, ' '))
-  .refine((v) => length(v) >= 1, 'Enter a name')
-  .refine((v) => length(v) <= LIMITS.nameMaxLength, `A name has at most ${LIMITS.nameMaxLength} characters`)
-  .refine((v) => NAME_PATTERN.test(v), 'A name may only contain letters, digits, spaces and . _ -');
-
-export const roomName = z
-  .string({ message: 'Enter a room name' })
-  .transform((v) => v.normalize('NFC').trim().replace(/\s+/g, ' '))
-  .refine((v) => length(v) >= 1, 'Enter a room name')
-  .refine(
-    (v) => length(v) <= LIMITS.roomNameMaxLength,
-    `A room name has at most ${LIMITS.roomNameMaxLength} characters`,
-  )
-  .refine((v) => NAME_PATTERN.test(v), 'A room name may only contain letters, digits, spaces and . _ -');
+export const displayName = nameSchema('A name', 'Enter a name', LIMITS.nameMaxLength);
+export const roomName = nameSchema('A room name', 'Enter a room name', LIMITS.roomNameMaxLength);
 
 const id = z.string().regex(/^[a-f0-9]{24}$/, 'an id');
 
-export const signInForm = z.strictObject({ name: z.string() }); // length and characters: displayName
+/** Optional: clients that send only the acknowledgement get the first page. */
+export const roomListPayload = z
+  .strictObject({
+    after: z.string().min(1).max(100).optional(),
+    limit: z.number().int().min(1).max(LIMITS.roomMaxPageSize).optional(),
+  })
+  .optional();
 export const createRoomPayload = z.strictObject({ name: z.string().max(200) });
-export const joinRoomPayload = z.strictObject({ roomId: id });
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const joinRoomPayload = z.strictObject({ roomId: id, afterSeq: seq.optional() });
 export const sendMessagePayload = z.strictObject({
   roomId: id,
   text: z.string(), // length is checked by the service to answer MESSAGE_TOO_LONG
@@ -40,6 +49,11 @@ export const sendMessagePayload = z.strictObject({
 export const historyPayload = z.strictObject({
   roomId: id,
   before: z.string().min(1).max(200),
+  limit: z.number().int().min(1).max(LIMITS.historyMaxPageSize).optional(),
+});
+export const sincePayload = z.strictObject({
+  roomId: id,
+  afterSeq: seq,
   limit: z.number().int().min(1).max(LIMITS.historyMaxPageSize).optional(),
 });
 export const typingPayload = z.strictObject({ roomId: id, typing: z.boolean() });

@@ -3,13 +3,24 @@
  * browser client. README.md ("Client protocol") documents it for other clients.
  */
 
+import type { ReplicaFigures } from './cluster';
+
 export const LIMITS = {
   nameMaxLength: 32,
   roomNameMaxLength: 40,
+  /** Rooms per room:list page, by default and at most. */
+  roomPageSize: 100,
+  roomMaxPageSize: 200,
   messageMaxLength: 2000,
   historyPageSize: 50,
   historyMaxPageSize: 100,
+  /** People listed in a presence snapshot; bigger rooms show this many and the count. */
+  presencePageSize: 100,
   avatarMaxBytes: 2 * 1024 * 1024,
+  /** Larger pictures are refused from their header, before decoding (a 20,000×20,000 PNG is 48 KB). */
+  avatarMaxPixels: 25_000_000,
+  /** Stored photos are at most this many pixels wide and high (WebP). */
+  avatarSize: 512,
 } as const;
 
 export const DEFAULT_ROOM = 'general';
@@ -21,6 +32,7 @@ export type ErrorCode =
   | 'INVALID_ROOM_NAME'
   | 'ROOM_NAME_TAKEN'
   | 'ROOM_NOT_FOUND'
+  | 'TOO_MANY_ROOMS'
   | 'NOT_IN_ROOM'
   | 'MESSAGE_EMPTY'
   | 'MESSAGE_TOO_LONG'
@@ -28,9 +40,21 @@ export type ErrorCode =
   | 'FILE_EMPTY'
   | 'FILE_TOO_LARGE'
   | 'UNSUPPORTED_FILE_TYPE'
+  | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_UNREADABLE'
+  | 'STORAGE_FULL'
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
+  | 'TOO_MANY_CONNECTIONS'
   | 'UNAUTHORIZED'
+  | 'NAME_TAKEN'
+  | 'NAME_PROTECTED'
+  | 'WRONG_PASSWORD'
+  | 'INVALID_PASSWORD'
+  | 'PROTECTION_REQUIRED'
+  | 'PASSKEY_NOT_FOUND'
+  | 'PASSKEY_FAILED'
+  | 'CROSS_ORIGIN'
   | 'STORE_UNAVAILABLE'
   | 'INTERNAL';
 
@@ -52,11 +76,15 @@ export interface RoomDTO {
   id: string;
   name: string;
   createdAt: string;
+  /** The `seq` of the room's newest message when this was read (0: none yet), for unread counts. */
+  headSeq: number;
 }
 
 export interface MessageDTO {
   id: string;
   roomId: string;
+  /** The room's sequence number: 1, 2, 3… with no repeats. Order messages by it. */
+  seq: number;
   author: UserDTO;
   text: string;
   /** Server time, ISO 8601. */
@@ -71,16 +99,39 @@ export interface HistoryPage {
   nextCursor: string | null;
 }
 
+/** Catch-up: the messages after a known seq, oldest first. */
+export interface SincePage {
+  roomId: string;
+  messages: MessageDTO[];
+  /** False when `limit` messages came back and more may follow: ask again after the last one. */
+  complete: boolean;
+}
+
 export interface PresenceDTO {
   roomId: string;
-  /** Distinct people in the room: one person with two tabs counts once. */
+  /** Distinct people in the room (one person with two tabs counts once), at most `LIMITS.presencePageSize`. */
   users: UserDTO[];
+  /** How many people are in the room, listed or not. */
+  count: number;
+}
+
+/** What changed in a room's presence since the last snapshot or delta (coalesced, a few per second at most). */
+export interface PresenceDelta {
+  roomId: string;
+  joined: UserDTO[];
+  /** Ids of people who left. */
+  left: string[];
   count: number;
 }
 
 export interface JoinedRoom extends HistoryPage {
   room: RoomDTO;
   presence: PresenceDTO;
+  /**
+   * Without `afterSeq`: the latest page, and true. With it: the messages after it (oldest
+   * first), and false when more follow (continue with `message:since`).
+   */
+  caughtUp: boolean;
 }
 
 export interface ServerInfo {
@@ -90,9 +141,14 @@ export interface ServerInfo {
 }
 
 export interface ClientToServerEvents {
-  'room:list': (ack: (res: Ack<{ rooms: RoomDTO[] }>) => void) => void;
+  /** Oldest first, a page at a time: pass `nextCursor` back as `after` until it is null. */
+  'room:list': (
+    payload: { after?: string; limit?: number },
+    ack: (res: Ack<{ rooms: RoomDTO[]; nextCursor: string | null }>) => void,
+  ) => void;
   'room:create': (payload: { name: string }, ack: (res: Ack<{ room: RoomDTO }>) => void) => void;
-  'room:join': (payload: { roomId: string }, ack: (res: Ack<JoinedRoom>) => void) => void;
+  /** `afterSeq`: the last seq you have of this room: you get what followed instead of the latest page. */
+  'room:join': (payload: { roomId: string; afterSeq?: number }, ack: (res: Ack<JoinedRoom>) => void) => void;
   'message:send': (
     payload: { roomId: string; text: string; clientId?: string },
     ack: (res: Ack<{ message: MessageDTO }>) => void,
@@ -101,25 +157,67 @@ export interface ClientToServerEvents {
     payload: { roomId: string; before: string; limit?: number },
     ack: (res: Ack<HistoryPage>) => void,
   ) => void;
+  /** Catch-up from the store: the messages of a room with a seq above `afterSeq`, oldest first. */
+  'message:since': (
+    payload: { roomId: string; afterSeq: number; limit?: number },
+    ack: (res: Ack<SincePage>) => void,
+  ) => void;
   typing: (payload: { roomId: string; typing: boolean }) => void;
 }
 
 export interface ServerToClientEvents {
   /** Sent once after connecting: who you are and which replica you are on. */
   welcome: (payload: { user: UserDTO; server: ServerInfo }) => void;
+  /** A new message in the room you joined (live, at most once: catch up by seq for the rest). */
   message: (message: MessageDTO) => void;
-  presence: (presence: PresenceDTO) => void;
+  /** Joins and leaves in the room you joined. */
+  'presence:delta': (delta: PresenceDelta) => void;
   typing: (payload: { roomId: string; user: UserDTO; typing: boolean }) => void;
   'room:created': (room: RoomDTO) => void;
-  /** A message arrived in a room you are not looking at (for unread counts). */
-  'room:activity': (payload: { roomId: string; messageId: string }) => void;
+  /** The newest seq of rooms that had messages lately (about once a second): unread counts, and gap detection. */
+  'rooms:heads': (heads: Record<string, number>) => void;
+  /**
+   * This replica's broker link came back: messages sent on other replicas meanwhile did not
+   * arrive live. Catch up every room you show (`message:since` from your last seq).
+   */
+  resync: (payload: { reason: 'broker-reconnected' }) => void;
   'user:updated': (user: UserDTO) => void;
+}
+
+/**
+ * Presence between replicas: each replica announces only its own people, as changes
+ * numbered by a per-replica version. A receiver that misses a version (a broker cut) or
+ * hears an unknown replica asks for that replica's snapshot; a replica that stops
+ * beating is dropped after the heartbeat timeout.
+ */
+export interface PresenceChange {
+  roomId: string;
+  user: UserDTO;
+  /** True: this replica now has the person in the room; false: no longer. */
+  present: boolean;
+}
+
+export interface ReplicaPresence {
+  /** The replica's id for this process (not its instance name, which replicas may share). */
+  uid: string;
+  version: number;
 }
 
 /** Events the replicas send each other through the adapter (serverSideEmit). */
 export interface InterServerEvents {
-  /** Each replica answers with the distinct people of its own sockets in the room. */
-  'presence:query': (roomId: string, answer: (users: UserDTO[]) => void) => void;
+  'presence:changes': (payload: ReplicaPresence & { from: number; changes: PresenceChange[] }) => void;
+  'presence:heartbeat': (payload: ReplicaPresence) => void;
+  /** Everything a replica has: room id → its people there. */
+  'presence:snapshot': (payload: ReplicaPresence & { rooms: Record<string, UserDTO[]> }) => void;
+  /** Asks the replica `uid` to send its snapshot. */
+  'presence:resend': (uid: string) => void;
+  'presence:goodbye': (uid: string) => void;
+  /** People's names and photos changed: update them in presence. */
+  'user:updated': (user: UserDTO) => void;
+  /** Each replica's figures for the cluster view, once per interval (src/cluster/). */
+  'cluster:figures': (figures: ReplicaFigures) => void;
+  /** A replica shutting down, so the others drop it from the view at once. */
+  'cluster:leave': (replicaId: string) => void;
 }
 
 export interface SocketData {

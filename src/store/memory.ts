@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import session from 'express-session';
 import {
   DuplicateNameError,
+  MAX_TRACKED_SESSIONS,
   nameKey,
-  type HistoryCursor,
+  type AppendedMessage,
   type MessageRecord,
-  type NewMessage,
   type RoomRecord,
   type Store,
   type UserRecord,
@@ -18,6 +18,16 @@ import {
 export function createMemoryStore(): Store {
   const newId = idGenerator();
   const users = new Map<string, UserRecord>();
+  const sessionsOf = new Map<string, string[]>();
+  const copy = (user: UserRecord): UserRecord => ({ ...user, passkeys: user.passkeys.map((p) => ({ ...p, transports: [...p.transports] })) });
+  /** Applies a change to a stored user and returns a copy, or null for an unknown id. */
+  const update = (id: string, change: (user: UserRecord) => void): UserRecord | null => {
+    const user = users.get(id);
+    if (!user) return null;
+    change(user);
+    user.updatedAt = new Date();
+    return copy(user);
+  };
   const userByName = new Map<string, string>();
   const rooms = new Map<string, RoomRecord>();
   const roomByName = new Map<string, string>();
@@ -26,7 +36,7 @@ export function createMemoryStore(): Store {
   const pruneTimers: NodeJS.Timeout[] = [];
 
   const createRoom = (name: string): RoomRecord => {
-    const room = { id: newId(), name, createdAt: new Date() };
+    const room = { id: newId(), name, createdAt: new Date(), headSeq: 0 };
     rooms.set(room.id, room);
     roomByName.set(nameKey(name), room.id);
     return { ...room };
@@ -37,19 +47,78 @@ export function createMemoryStore(): Store {
     users: {
       async findOrCreateByName(name) {
         const existing = userByName.get(nameKey(name));
-        if (existing) return { ...users.get(existing)! };
+        if (existing) return copy(users.get(existing)!);
         const now = new Date();
-        const user: UserRecord = { id: newId(), name, avatar: null, createdAt: now, updatedAt: now };
+        const user: UserRecord = {
+          id: newId(),
+          name,
+          avatar: null,
+          createdAt: now,
+          updatedAt: now,
+          passwordHash: null,
+          passkeys: [],
+          sessionEpoch: 0,
+          lastSeenAt: now,
+        };
         users.set(user.id, user);
         userByName.set(nameKey(name), user.id);
-        return { ...user };
+        return copy(user);
       },
       async findById(id) {
         const user = users.get(id);
-        return user ? { ...user } : null;
+        return user ? copy(user) : null;
       },
       async findByIds(ids) {
-        return ids.flatMap((id) => (users.has(id) ? [{ ...users.get(id)! }] : []));
+        return ids.flatMap((id) => (users.has(id) ? [copy(users.get(id)!)] : []));
+      },
+      async findByName(name) {
+        const id = userByName.get(nameKey(name));
+        return id ? copy(users.get(id)!) : null;
+      },
+      async setPassword(id, hash) {
+        return update(id, (user) => (user.passwordHash = hash));
+      },
+      async addPasskey(id, passkey) {
+        return update(id, (user) => user.passkeys.push({ ...passkey, transports: [...passkey.transports] }));
+      },
+      async removePasskey(id, credentialId) {
+        return update(id, (user) => (user.passkeys = user.passkeys.filter((p) => p.id !== credentialId)));
+      },
+      async setPasskeyCounter(id, credentialId, counter) {
+        const passkey = users.get(id)?.passkeys.find((p) => p.id === credentialId);
+        if (passkey) passkey.counter = counter;
+      },
+      async addSession(id, sessionId) {
+        if (!users.has(id)) return;
+        sessionsOf.set(id, [...(sessionsOf.get(id) ?? []), sessionId].slice(-MAX_TRACKED_SESSIONS));
+      },
+      async removeSession(id, sessionId) {
+        const list = sessionsOf.get(id);
+        if (list) sessionsOf.set(id, list.filter((s) => s !== sessionId));
+      },
+      async touch(id) {
+        const user = users.get(id);
+        if (user) user.lastSeenAt = new Date();
+      },
+      async deleteIdleUnprotected(before, limit) {
+        const idle = [...users.values()]
+          .filter((u) => u.passwordHash === null && u.passkeys.length === 0 && u.lastSeenAt < before)
+          .slice(0, limit);
+        return idle.map((user) => {
+          users.delete(user.id);
+          userByName.delete(nameKey(user.name));
+          const sessionIds = sessionsOf.get(user.id) ?? [];
+          sessionsOf.delete(user.id);
+          return { id: user.id, sessionIds };
+        });
+      },
+      async endSessions(id) {
+        const user = users.get(id);
+        if (!user) return null;
+        user.sessionEpoch += 1;
+        const sessionIds = sessionsOf.get(id) ?? [];
+        sessionsOf.delete(id);
+        return { sessionEpoch: user.sessionEpoch, sessionIds };
       },
       async setAvatar(id, avatar) {
         const user = users.get(id);
@@ -57,7 +126,7 @@ export function createMemoryStore(): Store {
         const previous = user.avatar;
         user.avatar = avatar;
         user.updatedAt = new Date();
-        return { user: { ...user }, previous };
+        return { user: copy(user), previous };
       },
     },
     rooms: {
@@ -73,30 +142,44 @@ export function createMemoryStore(): Store {
         const room = rooms.get(id);
         return room ? { ...room } : null;
       },
-      async list() {
-        return [...rooms.values()].map((room) => ({ ...room }));
+      async count() {
+        return rooms.size;
+      },
+      async list({ limit, after }) {
+        const all = [...rooms.values()]; // in creation order: ids and times grow together
+        const start = after ? all.findIndex((r) => r.createdAt > after.createdAt || (r.createdAt.getTime() === after.createdAt.getTime() && r.id > after.id)) : 0;
+        return (start < 0 ? [] : all.slice(start, start + limit)).map((room) => ({ ...room }));
       },
     },
     messages: {
-      async add(input: NewMessage) {
-        const key = `${input.authorId}\u0000${input.clientId}`;
-        const existing = messageByClientId.get(key);
-        if (existing) return { ...existing };
-        const message: MessageRecord = { ...input, id: newId(), createdAt: new Date() };
-        const list = messagesByRoom.get(input.roomId) ?? [];
-        list.push(message); // appended in (createdAt, id) order: ids grow with time
-        messagesByRoom.set(input.roomId, list);
-        messageByClientId.set(key, message);
-        return { ...message };
-      },
-      async page(roomId, { limit, before }) {
+      async append(roomId, inputs) {
+        const room = rooms.get(roomId);
+        if (!room) return null;
         const list = messagesByRoom.get(roomId) ?? [];
-        let end = list.length;
-        if (before) end = lowerBound(list, before);
+        messagesByRoom.set(roomId, list);
+        return inputs.map((input): AppendedMessage => {
+          const key = `${input.authorId}\u0000${input.clientId}`;
+          const existing = messageByClientId.get(key);
+          if (existing) return { record: { ...existing }, created: false };
+          room.headSeq += 1;
+          const message: MessageRecord = { ...input, roomId, seq: room.headSeq, id: newId(), createdAt: new Date() };
+          list.push(message); // list[i].seq === i + 1
+          messageByClientId.set(key, message);
+          return { record: { ...message }, created: true };
+        });
+      },
+      async page(roomId, { limit, beforeSeq }) {
+        const list = messagesByRoom.get(roomId) ?? [];
+        const end = beforeSeq === undefined ? list.length : Math.min(list.length, Math.max(0, beforeSeq - 1));
         return list
           .slice(Math.max(0, end - limit), end)
           .reverse()
           .map((m) => ({ ...m }));
+      },
+      async since(roomId, { limit, afterSeq }) {
+        const list = messagesByRoom.get(roomId) ?? [];
+        const start = Math.max(0, afterSeq);
+        return list.slice(start, start + limit).map((m) => ({ ...m }));
       },
     },
     createSessionStore() {
@@ -112,23 +195,6 @@ export function createMemoryStore(): Store {
       for (const timer of pruneTimers) clearInterval(timer);
     },
   };
-}
-
-/** Index of the first message not older than the cursor (binary search). */
-function lowerBound(list: MessageRecord[], cursor: HistoryCursor): number {
-  let low = 0;
-  let high = list.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (isOlder(list[mid]!, cursor)) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
-
-function isOlder(message: MessageRecord, cursor: HistoryCursor): boolean {
-  const delta = message.createdAt.getTime() - cursor.createdAt.getTime();
-  return delta < 0 || (delta === 0 && message.id < cursor.id);
 }
 
 /** 24 hex digits: 8 of seconds, 6 of random process id, 10 of a counter. */

@@ -1,4 +1,5 @@
 import type session from 'express-session';
+import { skeleton } from '../lib/skeleton';
 
 /**
  * The storage seam. Handlers and services only see these interfaces; the
@@ -14,27 +15,43 @@ export interface UserRecord {
   avatar: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** argon2id hash (PHC string) when the name is protected by a password. */
+  passwordHash: string | null;
+  /** WebAuthn credentials that may sign in under this name. */
+  passkeys: PasskeyRecord[];
+  /** Raised by "sign out everywhere": sessions made under an older epoch are no longer valid. */
+  sessionEpoch: number;
+  /** Last sign-in or connection: unprotected accounts idle for long expire. */
+  lastSeenAt: Date;
+}
+
+export interface PasskeyRecord {
+  /** Credential id, base64url. */
+  id: string;
+  /** COSE public key, base64url. */
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  createdAt: Date;
 }
 
 export interface RoomRecord {
   id: string;
   name: string;
   createdAt: Date;
+  /** The `seq` of the room's newest message, 0 while it has none. */
+  headSeq: number;
 }
 
 export interface MessageRecord {
   id: string;
   roomId: string;
+  /** The room's sequence number: 1, 2, 3… per room, assigned by the store with the insert. */
+  seq: number;
   authorId: string;
   text: string;
   clientId: string;
   createdAt: Date;
-}
-
-/** Position in a room's history: messages strictly older than this are returned. */
-export interface HistoryCursor {
-  createdAt: Date;
-  id: string;
 }
 
 export interface UserRepository {
@@ -44,6 +61,27 @@ export interface UserRepository {
   findByIds(ids: readonly string[]): Promise<UserRecord[]>;
   /** Sets the avatar and returns the updated user plus the file it replaced. */
   setAvatar(id: string, avatar: string): Promise<{ user: UserRecord; previous: string | null } | null>;
+  /** The user whose name has the same skeleton (looks the same), or null; creates nothing. */
+  findByName(name: string): Promise<UserRecord | null>;
+  /** Sets (or with null removes) the password hash; null when there is no such user. */
+  setPassword(id: string, hash: string | null): Promise<UserRecord | null>;
+  addPasskey(id: string, passkey: PasskeyRecord): Promise<UserRecord | null>;
+  /** Removes one passkey by credential id; null when there is no such user. */
+  removePasskey(id: string, credentialId: string): Promise<UserRecord | null>;
+  /** Records a passkey's signature counter after a sign-in with it. */
+  setPasskeyCounter(id: string, credentialId: string, counter: number): Promise<void>;
+  /** Remembers a session of this user, so "sign out everywhere" can find it. */
+  addSession(id: string, sessionId: string): Promise<void>;
+  removeSession(id: string, sessionId: string): Promise<void>;
+  /** Raises the session epoch and forgets every session; returns the sessions that were open. */
+  endSessions(id: string): Promise<{ sessionEpoch: number; sessionIds: string[] } | null>;
+  /** Records activity (a sign-in, a connection) now. */
+  touch(id: string): Promise<void>;
+  /**
+   * Deletes up to `limit` users with neither password nor passkey whose last activity is older
+   * than `before`; returns their ids and remembered sessions, for those to be ended too.
+   */
+  deleteIdleUnprotected(before: Date, limit: number): Promise<{ id: string; sessionIds: string[] }[]>;
 }
 
 export interface RoomRepository {
@@ -52,25 +90,36 @@ export interface RoomRepository {
   /** Throws DuplicateNameError when the name is taken (case-insensitively). */
   create(name: string): Promise<RoomRecord>;
   findById(id: string): Promise<RoomRecord | null>;
-  /** All rooms, oldest first. */
-  list(): Promise<RoomRecord[]>;
+  /** How many rooms exist. */
+  count(): Promise<number>;
+  /** Rooms oldest first, at most `limit`, after the room `after` (by creation time, then id) when given. */
+  list(options: { limit: number; after?: { createdAt: Date; id: string } }): Promise<RoomRecord[]>;
 }
 
 export interface NewMessage {
-  roomId: string;
   authorId: string;
   text: string;
   clientId: string;
 }
 
+export interface AppendedMessage {
+  record: MessageRecord;
+  /** False when (authorId, clientId) was stored before: `record` is that earlier message. */
+  created: boolean;
+}
+
 export interface MessageRepository {
   /**
-   * Stores a message. Idempotent per (authorId, clientId): sending the same
-   * clientId again returns the stored message instead of a duplicate.
+   * Stores messages for one room, in order, each with the room's next `seq`:
+   * one counter step and one insert for the whole batch. Idempotent per
+   * (authorId, clientId): a clientId stored before gives back that message.
+   * Resolves with null when the room does not exist.
    */
-  add(message: NewMessage): Promise<MessageRecord>;
-  /** Newest first, at most `limit`, strictly older than `before` when given. */
-  page(roomId: string, options: { limit: number; before?: HistoryCursor }): Promise<MessageRecord[]>;
+  append(roomId: string, messages: readonly NewMessage[]): Promise<AppendedMessage[] | null>;
+  /** Newest first, at most `limit`, with `seq` below `beforeSeq` when given. */
+  page(roomId: string, options: { limit: number; beforeSeq?: number }): Promise<MessageRecord[]>;
+  /** Oldest first, at most `limit`, with `seq` above `afterSeq`. */
+  since(roomId: string, options: { limit: number; afterSeq: number }): Promise<MessageRecord[]>;
 }
 
 export interface Store {
@@ -100,7 +149,13 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** Case-insensitive key for names: Unicode-aware, so "ÉLODIE" and "élodie" match. */
+/**
+ * The unique key of a person's or a room's name: its confusable skeleton, so names that look
+ * alike ("ÉLODIE" and "élodie", "аlice" in Cyrillic and "alice") have one key.
+ */
 export function nameKey(name: string): string {
-  return name.normalize('NFC').toLocaleLowerCase('und');
+  return skeleton(name);
 }
+
+/** Sessions remembered per user: the oldest are forgotten past this (they still expire). */
+export const MAX_TRACKED_SESSIONS = 100;

@@ -1,5 +1,6 @@
 import { io as ioClient, type Socket } from 'socket.io-client';
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../../src/shared/protocol';
+import { applyPresenceDelta } from '../../src/shared/presence';
+import type { Ack, ClientToServerEvents, PresenceDTO, ServerToClientEvents } from '../../src/shared/protocol';
 
 export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -71,3 +72,40 @@ export function expectOk<T extends object>(ack: Ack<T>): T {
   if (!ack.ok) throw new Error(`expected ok, got ${ack.error.code}: ${ack.error.message}`);
   return ack;
 }
+
+/**
+ * A room's presence as a client sees it: the join's snapshot, then every delta applied.
+ * `until` resolves once a condition holds (at once if it already does).
+ */
+export function trackPresence(socket: ChatClient, initial: PresenceDTO) {
+  let current = initial;
+  const waiters = new Set<() => void>();
+  socket.on('presence:delta', (delta) => {
+    current = applyPresenceDelta(current, delta);
+    for (const check of [...waiters]) check();
+  });
+  return {
+    get current() {
+      return current;
+    },
+    names: () => current.users.map((u) => u.name).sort(),
+    until(condition: (presence: PresenceDTO) => boolean, timeoutMs = 10_000): Promise<PresenceDTO> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!condition(current)) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(current);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`presence never matched; last: ${JSON.stringify(current)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+export const presenceNames = (presence: PresenceDTO) => presence.users.map((u) => u.name).sort();

@@ -75,6 +75,15 @@ export function isUnavailable(error: unknown): boolean {
   );
 }
 
+/** Runs a store operation, turning outages into StoreUnavailableError. */
+export async function guard<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toStoreError(error);
+  }
+}
+
 /** StoreUnavailableError for outages, anything else unchanged. */
 export function toStoreError(error: unknown): unknown {
   return isUnavailable(error) ? new StoreUnavailableError(error) : error;

@@ -2,15 +2,17 @@ import { Types, type Connection } from 'mongoose';
 import type { Logger } from '../../lib/logger';
 import {
   DuplicateNameError,
+  MAX_TRACKED_SESSIONS,
   nameKey,
-  type HistoryCursor,
-  type MessageRecord,
+  type PasskeyRecord,
   type RoomRecord,
   type Store,
   type UserRecord,
 } from '../types';
-import { isDuplicateKey, openConnection, serverKind, toStoreError, type MongoConnectOptions } from './connection';
-import { createModels, type MessageDoc, type Models, type RoomDoc, type UserDoc } from './models';
+import { guard, isDuplicateKey, openConnection, serverKind, type MongoConnectOptions } from './connection';
+import { createMessageRepository } from './messages';
+import { migrateMessageSeq } from './migrations';
+import { createModels, isId, type Models, type RoomDoc, type UserDoc } from './models';
 import { MongoSessionStore, SESSIONS_COLLECTION, type SessionCleanup } from './sessions';
 
 export interface MongoStoreOptions extends MongoConnectOptions {
@@ -32,6 +34,7 @@ export async function connectMongoStore(options: MongoStoreOptions, logger: Logg
     const cleanup = options.sessionCleanup === 'auto' ? (kind === 'ferretdb' ? 'interval' : 'ttl') : options.sessionCleanup;
     const models = createModels(connection);
     await Promise.all(Object.values(models).map((model) => model.createIndexes()));
+    await migrateMessageSeq(connection, models, logger);
     if (cleanup === 'ttl') await createSessionTtlIndex(connection, kind);
     logger.info(
       { server: kind, sessionCleanup: cleanup },
@@ -62,15 +65,6 @@ function createStore(
 ): Store {
   const sessionStores: MongoSessionStore[] = [];
 
-  /** Runs a store operation, turning outages into StoreUnavailableError. */
-  const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
-    try {
-      return await operation();
-    } catch (error) {
-      throw toStoreError(error);
-    }
-  };
-
   /** Inserts, or returns the existing document when a unique index says it exists already. */
   const insertOrFind = async <T>(insert: () => Promise<T>, find: () => Promise<T | null>): Promise<T> => {
     try {
@@ -82,6 +76,25 @@ function createStore(
       return existing;
     }
   };
+
+  /** One atomic update of a user; the user after it, or null for an unknown id. */
+  const updateUser = (id: string, change: Record<string, unknown>) =>
+    guard(async () => {
+      if (!isId(id)) return null;
+      const user = await User.findOneAndUpdate({ _id: id }, change, { returnDocument: 'after' }).lean<UserDoc>();
+      return user && toUser(user);
+    });
+
+  /**
+   * FerretDB 1.x has neither `$pull` by a sub-document's field nor the positional `$`: the
+   * (short) list is read and written back whole.
+   */
+  const rewritePasskeys = (id: string, change: (list: PasskeyRecord[]) => PasskeyRecord[]) =>
+    guard(async () => {
+      if (!isId(id)) return null;
+      const user = await User.findById(id).lean<UserDoc>();
+      return user && updateUser(id, { $set: { passkeys: change(toUser(user).passkeys) } });
+    });
 
   return {
     kind: 'mongodb',
@@ -123,6 +136,53 @@ function createStore(
           if (!before) return null;
           return { user: { ...toUser(before), avatar, updatedAt }, previous: before.avatar ?? null };
         }),
+      findByName: (name) =>
+        guard(async () => {
+          const user = await User.findOne({ nameKey: nameKey(name) }).lean<UserDoc>();
+          return user && toUser(user);
+        }),
+      setPassword: (id, hash) => updateUser(id, { $set: { passwordHash: hash } }),
+      addPasskey: (id, passkey) => updateUser(id, { $push: { passkeys: passkey } }),
+      removePasskey: (id, credentialId) => rewritePasskeys(id, (list) => list.filter((p) => p.id !== credentialId)),
+      setPasskeyCounter: async (id, credentialId, counter) => {
+        await rewritePasskeys(id, (list) => list.map((p) => (p.id === credentialId ? { ...p, counter } : p)));
+      },
+      addSession: (id, sessionId) =>
+        guard(async () => {
+          if (!isId(id)) return;
+          await User.updateOne({ _id: id }, { $push: { sessionIds: { $each: [sessionId], $slice: -MAX_TRACKED_SESSIONS } } }, { timestamps: false });
+        }),
+      removeSession: (id, sessionId) =>
+        guard(async () => {
+          if (!isId(id)) return;
+          await User.updateOne({ _id: id }, { $pull: { sessionIds: sessionId } }, { timestamps: false });
+        }),
+      touch: (id) =>
+        guard(async () => {
+          if (!isId(id)) return;
+          await User.updateOne({ _id: id }, { $set: { lastSeenAt: new Date() } }, { timestamps: false });
+        }),
+      deleteIdleUnprotected: (before, limit) =>
+        guard(async () => {
+          const idle = await User.find({ lastSeenAt: { $lt: before }, passwordHash: null, passkeys: { $size: 0 } })
+            .limit(limit)
+            .lean<UserDoc[]>();
+          if (idle.length === 0) return [];
+          // The same conditions again: a user who protected the name meanwhile stays.
+          await User.deleteMany({ _id: { $in: idle.map((u) => u._id) }, lastSeenAt: { $lt: before }, passwordHash: null, passkeys: { $size: 0 } });
+          const left = new Set((await User.find({ _id: { $in: idle.map((u) => u._id) } }, { _id: 1 }).lean<UserDoc[]>()).map((u) => u._id.toHexString()));
+          return idle.filter((u) => !left.has(u._id.toHexString())).map((u) => ({ id: u._id.toHexString(), sessionIds: u.sessionIds ?? [] }));
+        }),
+      endSessions: (id) =>
+        guard(async () => {
+          if (!isId(id)) return null;
+          const before = await User.findOneAndUpdate(
+            { _id: id },
+            { $inc: { sessionEpoch: 1 }, $set: { sessionIds: [] } },
+            { returnDocument: 'before', timestamps: false },
+          ).lean<UserDoc>();
+          return before && { sessionEpoch: (before.sessionEpoch ?? 0) + 1, sessionIds: before.sessionIds ?? [] };
+        }),
     },
     rooms: {
       ensure: (name) =>
@@ -149,22 +209,16 @@ function createStore(
           const room = await Room.findById(id).lean<RoomDoc>();
           return room && toRoom(room);
         }),
-      list: () => guard(async () => (await Room.find().sort({ createdAt: 1, _id: 1 }).lean<RoomDoc[]>()).map(toRoom)),
+      count: () => guard(() => Room.countDocuments()),
+      list: ({ limit, after }) =>
+        guard(async () => {
+          const filter = after
+            ? { $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, _id: { $gt: new Types.ObjectId(after.id) } }] }
+            : {};
+          return (await Room.find(filter).sort({ createdAt: 1, _id: 1 }).limit(limit).lean<RoomDoc[]>()).map(toRoom);
+        }),
     },
-    messages: {
-      add: (input) =>
-        guard(() =>
-          insertOrFind(
-            async () => toMessage((await Message.create({ ...input, createdAt: new Date() })).toObject()),
-            async () => {
-              const existing = await Message.findOne({ authorId: input.authorId, clientId: input.clientId }).lean<MessageDoc>();
-              return existing && toMessage(existing);
-            },
-          ),
-        ),
-      page: (roomId, options) =>
-        guard(async () => (isId(roomId) ? (await historyQuery(Message, roomId, options).lean<MessageDoc[]>()).map(toMessage) : [])),
-    },
+    messages: createMessageRepository({ Room, Message }),
     createSessionStore() {
       const store = new MongoSessionStore(connection, {
         cleanup: options.sessionCleanup,
@@ -190,37 +244,21 @@ function createStore(
   };
 }
 
-/**
- * A page of a room's history, newest first: served by HISTORY_INDEX, the
- * cursor continues strictly after (createdAt, _id) of the last message seen.
- */
-export function historyQuery(Message: Models['Message'], roomId: string, { limit, before }: { limit: number; before?: HistoryCursor }) {
-  const filter = before
-    ? {
-        roomId,
-        $or: [{ createdAt: { $lt: before.createdAt } }, { createdAt: before.createdAt, _id: { $lt: new Types.ObjectId(before.id) } }],
-      }
-    : { roomId };
-  return Message.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit);
-}
-
-const isId = (id: string) => /^[0-9a-f]{24}$/.test(id);
-
 const toUser = (doc: UserDoc): UserRecord => ({
   id: doc._id.toHexString(),
   name: doc.name,
   avatar: doc.avatar ?? null,
   createdAt: doc.createdAt,
   updatedAt: doc.updatedAt,
+  passwordHash: doc.passwordHash ?? null,
+  passkeys: (doc.passkeys ?? []).map((p) => ({ id: p.id, publicKey: p.publicKey, counter: p.counter, transports: [...(p.transports ?? [])], createdAt: p.createdAt })),
+  sessionEpoch: doc.sessionEpoch ?? 0,
+  lastSeenAt: doc.lastSeenAt ?? doc.updatedAt,
 });
 
-const toRoom = (doc: RoomDoc): RoomRecord => ({ id: doc._id.toHexString(), name: doc.name, createdAt: doc.createdAt });
-
-const toMessage = (doc: MessageDoc): MessageRecord => ({
+const toRoom = (doc: RoomDoc): RoomRecord => ({
   id: doc._id.toHexString(),
-  roomId: doc.roomId.toHexString(),
-  authorId: doc.authorId.toHexString(),
-  text: doc.text,
-  clientId: doc.clientId,
+  name: doc.name,
   createdAt: doc.createdAt,
+  headSeq: doc.headSeq ?? 0,
 });

@@ -1,0 +1,112 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Types } from 'mongoose';
+import type { AppendedMessage, MessageRecord, MessageRepository, NewMessage } from '../types';
+import { guard } from './connection';
+import { isId, type MessageDoc, type Models } from './models';
+
+/** Messages on MongoDB: numbered per room with the insert, read by seq in both directions. */
+export function createMessageRepository({ Room, Message }: Pick<Models, 'Room' | 'Message'>): MessageRepository {
+  return {
+    append: (roomId, inputs) => guard(async () => (isId(roomId) ? appendMessages(Room, Message, roomId, inputs) : null)),
+    page: (roomId, { limit, beforeSeq }) =>
+      guard(async () => (isId(roomId) ? (await historyQuery(Message, roomId, { limit, beforeSeq }).lean<MessageDoc[]>()).map(toMessage) : [])),
+    since: (roomId, { limit, afterSeq }) =>
+      guard(async () =>
+        isId(roomId)
+          ? (await Message.find({ roomId, seq: { $gt: afterSeq } }).sort({ seq: 1 }).limit(limit).lean<MessageDoc[]>()).map(toMessage)
+          : [],
+      ),
+  };
+}
+
+/** A page of a room's history, newest first, below `beforeSeq`: served by the `{roomId, seq}` index. */
+export function historyQuery(Message: Models['Message'], roomId: string, { limit, beforeSeq }: { limit: number; beforeSeq?: number }) {
+  const filter = beforeSeq === undefined ? { roomId } : { roomId, seq: { $lt: beforeSeq } };
+  return Message.find(filter).sort({ seq: -1 }).limit(limit);
+}
+
+/** How often a batch whose numbers another writer also got is numbered again. */
+const SEQ_COLLISION_RETRIES = 30;
+
+/**
+ * Numbers the batch with one counter step and inserts it in one command. A unique-index
+ * collision is either a resend (the (author, clientId) pair is stored: that message is
+ * returned) or a number handed out twice: MongoDB's `$inc` is atomic, FerretDB 1.x's
+ * is not under concurrency, and the unique `{roomId, seq}` index refuses the second
+ * writer, whose messages are numbered again.
+ */
+async function appendMessages(
+  Room: Models['Room'],
+  Message: Models['Message'],
+  roomId: string,
+  inputs: readonly NewMessage[],
+): Promise<AppendedMessage[] | null> {
+  const results: (AppendedMessage | undefined)[] = new Array(inputs.length);
+  let todo = inputs.map((_, index) => index);
+  for (let attempt = 0; todo.length > 0; attempt += 1) {
+    if (attempt > SEQ_COLLISION_RETRIES) throw new Error(`room ${roomId}: its sequence kept colliding`);
+    // Writers that collided step back a random moment, so they stop colliding with each other.
+    if (attempt > 0) await delay(Math.random() * 5 * attempt);
+    // One round trip that both proves the room exists and reserves the batch's numbers.
+    const room = await Room.findOneAndUpdate({ _id: roomId }, { $inc: { headSeq: todo.length } }, { returnDocument: 'after', timestamps: false }).lean<{
+      headSeq: number;
+    }>();
+    if (!room) return null;
+    const first = room.headSeq - todo.length + 1;
+    const createdAt = new Date();
+    const docs = todo.map((inputIndex, index) => {
+      const input = inputs[inputIndex]!;
+      return {
+        _id: new Types.ObjectId(),
+        roomId: new Types.ObjectId(roomId),
+        seq: first + index,
+        authorId: new Types.ObjectId(input.authorId),
+        text: input.text,
+        clientId: input.clientId,
+        createdAt,
+      };
+    });
+    const refused = await insertKeepingDuplicates(Message, docs);
+    const stored =
+      refused.size === 0
+        ? []
+        : await Message.find({ $or: [...refused].map((i) => ({ authorId: docs[i]!.authorId, clientId: docs[i]!.clientId })) }).lean<MessageDoc[]>();
+    const retry: number[] = [];
+    docs.forEach((doc, index) => {
+      const inputIndex = todo[index]!;
+      if (!refused.has(index)) return void (results[inputIndex] = { record: toMessage(doc), created: true });
+      const earlier = stored.find((m) => m.authorId.equals(doc.authorId) && m.clientId === doc.clientId);
+      // A resend: its reserved seq stays unused (clients skip a seq that never arrives).
+      if (earlier) results[inputIndex] = { record: toMessage(earlier), created: false };
+      else retry.push(inputIndex);
+    });
+    todo = retry;
+  }
+  return results as AppendedMessage[];
+}
+
+/**
+ * Inserts every document it can (unordered) and returns the indexes refused as duplicate
+ * (author, clientId) pairs: a resend. Any other failure is thrown.
+ */
+async function insertKeepingDuplicates(Message: Models['Message'], docs: object[]): Promise<Set<number>> {
+  try {
+    await Message.collection.insertMany(docs, { ordered: false });
+    return new Set();
+  } catch (error) {
+    const writeErrors = (error as { writeErrors?: { index: number; code: number }[] | { index: number; code: number } }).writeErrors;
+    const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+    if (list.length === 0 || list.some((e) => e.code !== 11000)) throw error;
+    return new Set(list.map((e) => e.index));
+  }
+}
+
+const toMessage = (doc: MessageDoc): MessageRecord => ({
+  id: doc._id.toHexString(),
+  roomId: doc.roomId.toHexString(),
+  seq: doc.seq ?? 0,
+  authorId: doc.authorId.toHexString(),
+  text: doc.text,
+  clientId: doc.clientId,
+  createdAt: doc.createdAt,
+});
