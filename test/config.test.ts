@@ -26,7 +26,7 @@ test('NODE_ENV=production without SESSION_SECRET stops boot, naming the variable
 test.each([
   [{ PORT: 'eighty' }, 'PORT="eighty" is invalid: expected a whole number from 0 to 65535'],
   [{ PORT: '70000' }, 'PORT="70000" is invalid'],
-  [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET="short" is invalid: expected at least 16 characters'],
+  [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET is invalid: expected at least 16 characters'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL="loud" is invalid'],
   [{ MESSAGE_RATE_LIMIT: '0' }, 'MESSAGE_RATE_LIMIT="0" is invalid'],
   [{ NODE_ENV: 'staging' }, 'NODE_ENV="staging" is invalid'],

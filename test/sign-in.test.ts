@@ -117,12 +117,14 @@ describe('sign-in with a display name', () => {
 });
 
 describe('the socket handshake is authenticated by the session', () => {
-  test('a socket without a session is refused with UNAUTHORIZED', async () => {
+  test('a socket without a session is refused at the handshake: 403 UNAUTHORIZED, never a connection', async () => {
     const socket = ioClient(app.url, { transports: ['websocket'], reconnection: false, forceNew: true });
-    const error = await new Promise<Error & { data?: { code: string } }>((resolve) => socket.once('connect_error', resolve));
-    expect(error.message).toBe('Sign in first');
-    expect(error.data?.code).toBe('UNAUTHORIZED');
+    await new Promise((resolve) => socket.once('connect_error', resolve));
     socket.close();
+    const res = await fetch(`${app.url}/socket.io/?EIO=4&transport=polling`);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ code: 4, message: 'UNAUTHORIZED: Sign in first' });
+    expect(app.server.io.engine.clientsCount).toBe(0);
   });
 
   test('a forged cookie is refused', async () => {
@@ -132,9 +134,10 @@ describe('the socket handshake is authenticated by the session', () => {
       reconnection: false,
       forceNew: true,
     });
-    const error = await new Promise<Error & { data?: { code: string } }>((resolve) => socket.once('connect_error', resolve));
-    expect(error.data?.code).toBe('UNAUTHORIZED');
+    await new Promise((resolve) => socket.once('connect_error', resolve));
     socket.close();
+    const res = await fetch(`${app.url}/socket.io/?EIO=4&transport=polling`, { headers: { cookie: 'chat.sid=s%3Aforged.signature' } });
+    expect(await res.json()).toEqual({ code: 4, message: 'UNAUTHORIZED: Sign in first' });
   });
 
   test('a signed-in socket is welcomed with its user and the serving instance', async () => {
@@ -164,7 +167,7 @@ describe('the socket handshake is authenticated by the session', () => {
     expect(serverSide!.data.sessionExpiresAt).toBeGreaterThan(Date.now());
     app.server.io.of('/').sockets.get(socket.id!)!.data.sessionExpiresAt = Date.now() - 1;
     const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve));
-    socket.emit('room:list', () => {});
+    socket.emit('room:list', {}, () => {});
     expect(await disconnected).toBe('io server disconnect');
   });
 

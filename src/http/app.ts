@@ -1,17 +1,21 @@
 import path from 'node:path';
-import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
 import helmet from 'helmet';
 import multer from 'multer';
 import type { Config } from '../config';
+import { allowed, type Limiters } from '../lib/limiters';
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
 import type { ChatService } from '../services/chat';
-import { ChatError, isExpected, toErrorBody } from '../services/errors';
-import { firstIssue, signInForm } from '../services/schemas';
+import { ChatError, toErrorBody } from '../services/errors';
+import type { AccountService } from '../services/accounts';
+import type { PasskeyService } from '../services/passkeys';
 import type { ErrorCode, ServerInfo, UserDTO } from '../shared/protocol';
 import { LIMITS } from '../shared/protocol';
 import type { AvatarStorage } from '../uploads/avatars';
+import { createAuth } from './auth';
+import { sameOriginOnly } from './origin';
 
 export interface ReadinessCheck {
   name: string;
@@ -20,8 +24,12 @@ export interface ReadinessCheck {
 }
 
 export interface AppDeps {
-  config: Pick<Config, 'trustProxy' | 'rateLimits'>;
+  config: Pick<Config, 'trustProxy' | 'rateLimits' | 'allowedOrigins' | 'publicOrigin'>;
   chat: ChatService;
+  accounts: AccountService;
+  passkeys: PasskeyService;
+  /** Shared by all replicas when a Redis is configured. */
+  limiters: Limiters;
   avatars: AvatarStorage;
   logger: Logger;
   sessionMiddleware: RequestHandler;
@@ -29,10 +37,14 @@ export interface AppDeps {
   readiness: ReadinessCheck[];
   /** Served at GET /metrics, or null when a port of its own serves them (METRICS_PORT). */
   metrics: Metrics | null;
-  /** Called after a sign-out, to disconnect that session's sockets on every replica. */
-  onSignOut: (sessionId: string) => void;
+  /** Called after a sign-out, to disconnect those sessions' sockets on every replica. */
+  onSignOut: (sessionIds: string[]) => void;
+  /** Deletes a session from the (shared) session store. */
+  destroySession: (sessionId: string) => Promise<void>;
   /** Called after a profile photo change, to tell everyone online. */
   onUserUpdated: (user: UserDTO) => void;
+  /** Routers of other features (the cluster view), mounted after the session middleware. */
+  routes?: RequestHandler[];
 }
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -47,12 +59,25 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   FILE_EMPTY: 400,
   NOT_IN_ROOM: 403,
   UNAUTHORIZED: 401,
+  CROSS_ORIGIN: 403,
+  NAME_TAKEN: 409,
+  NAME_PROTECTED: 401,
+  WRONG_PASSWORD: 401,
+  INVALID_PASSWORD: 400,
+  PROTECTION_REQUIRED: 403,
+  PASSKEY_NOT_FOUND: 404,
+  PASSKEY_FAILED: 400,
   ROOM_NOT_FOUND: 404,
   ROOM_NAME_TAKEN: 409,
+  TOO_MANY_ROOMS: 409,
   FILE_TOO_LARGE: 413,
   UNSUPPORTED_FILE_TYPE: 415,
+  IMAGE_TOO_LARGE: 413,
+  IMAGE_UNREADABLE: 400,
+  STORAGE_FULL: 507,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
+  TOO_MANY_CONNECTIONS: 429,
   STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
@@ -109,93 +134,53 @@ export function createApp(deps: AppDeps): express.Express {
   // Avatar names are random and never reused, so they can be cached for good.
   app.use('/avatars', express.static(avatars.directory, { immutable: true, maxAge: '365d', index: false, dotfiles: 'deny' }));
 
+  // Before the session is even read: a cross-site form cannot sign anyone in or out.
+  app.use(sameOriginOnly({ allowedOrigins: deps.config.allowedOrigins }));
   app.use(deps.sessionMiddleware);
   app.use(express.urlencoded({ extended: false, limit: '10kb' }));
   app.use(express.json({ limit: '10kb' }));
 
-  const limits = { windowMs: 60_000, standardHeaders: 'draft-8', legacyHeaders: false, handler: tooMany } as const;
-  const signInLimiter = rateLimit({ ...limits, limit: deps.config.rateLimits.signInsPerMinute });
+  /** Refuses with 429 RATE_LIMITED past `points` a minute per key, counted across replicas. */
+  const limitPerMinute = (name: string, points: number, key: (req: Request) => string): RequestHandler => {
+    const limiter = deps.limiters.create(name, points, 60);
+    return async (req, res, next) => {
+      if (await allowed(limiter, key(req))) return next();
+      res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'Too many requests, try again in a minute' } });
+    };
+  };
+  const clientAddress = (req: Request) => ipKeyGenerator(req.ip ?? ''); // an IPv6 client counts by its /56
+  const signInLimiter = limitPerMinute('signin', deps.config.rateLimits.signInsPerMinute, clientAddress);
   // Per person, not per address: many people may share one address behind a NAT.
-  const uploadLimiter = rateLimit({
-    ...limits,
-    limit: 10,
-    keyGenerator: (req) => req.session.userId ?? ipKeyGenerator(req.ip ?? ''),
+  const uploadLimiter = limitPerMinute('upload', 10, (req) => req.session.userId ?? clientAddress(req));
+
+  const auth = createAuth({
+    accounts: deps.accounts,
+    passkeys: deps.passkeys,
+    logger,
+    serverInfo: deps.serverInfo,
+    publicOrigin: deps.config.publicOrigin,
+    signInLimiter,
+    destroySession: deps.destroySession,
+    onSignOut: deps.onSignOut,
+    status: (code) => HTTP_STATUS[code],
   });
-
-  const currentUser = async (req: Request): Promise<UserDTO | null> => {
-    const userId = req.session.userId;
-    return userId ? chat.findUser(userId) : null;
-  };
-
-  const signIn = async (req: Request): Promise<UserDTO> => {
-    const form = signInForm.safeParse(req.body ?? {});
-    if (!form.success) throw new ChatError('INVALID_PAYLOAD', firstIssue(form.error));
-    const user = await chat.signIn(form.data.name);
-    // A new session id on every sign-in (no fixation); the sockets of the one it replaces go.
-    const replaced = req.session.userId ? req.sessionID : null;
-    await promisify((done) => req.session.regenerate(done));
-    req.session.userId = user.id;
-    await promisify((done) => req.session.save(done));
-    if (replaced) deps.onSignOut(replaced);
-    return user;
-  };
-
-  const signOut = async (req: Request) => {
-    const sessionId = req.sessionID;
-    await promisify((done) => req.session.destroy(done));
-    deps.onSignOut(sessionId);
-  };
 
   // Pages
   app.get('/', async (req, res) => {
-    const user = await currentUser(req);
+    const user = await auth.currentUser(req);
     if (!user) return res.redirect(303, '/login');
     res.render('chat', { user, server: deps.serverInfo(), limits: LIMITS });
   });
 
-  app.get('/login', async (req, res) => {
-    if (await currentUser(req)) return res.redirect(303, '/');
-    res.render('login', { error: null, name: '', server: deps.serverInfo(), limits: LIMITS });
-  });
-
-  app.post('/login', signInLimiter, async (req, res) => {
-    try {
-      await signIn(req);
-      res.redirect(303, '/');
-    } catch (error) {
-      const body = toErrorBody(error);
-      if (!isExpected(error)) logger.error({ err: error }, 'sign-in failed');
-      const name = typeof req.body?.name === 'string' ? req.body.name.slice(0, 100) : '';
-      res.status(HTTP_STATUS[body.code]).render('login', { error: body.message, name, server: deps.serverInfo(), limits: LIMITS });
-    }
-  });
-
-  app.post('/logout', async (req, res) => {
-    await signOut(req);
-    res.redirect(303, '/login');
-  });
-
-  // JSON API (the same actions, for scripts and tests)
-  app.get('/api/session', async (req, res) => {
-    const user = await currentUser(req);
-    if (!user) throw new ChatError('UNAUTHORIZED', 'Not signed in');
-    res.json({ user, server: deps.serverInfo() });
-  });
-
-  app.post('/api/session', signInLimiter, async (req, res) => {
-    const user = await signIn(req);
-    res.status(201).json({ user, server: deps.serverInfo() });
-  });
-
-  app.delete('/api/session', async (req, res) => {
-    await signOut(req);
-    res.status(204).end();
-  });
+  app.use(auth.router);
 
   app.post('/api/avatar', uploadLimiter, async (req, res) => {
-    const userId = req.session.userId;
-    if (!userId) throw new ChatError('UNAUTHORIZED', 'Sign in first');
-    await promisify((done) => avatars.parser(req, res, done));
+    const userId = (await auth.requireUser(req)).id;
+    await promisify((done) => avatars.parser(req, res, done)).catch((error: unknown) => {
+      // busboy's "Unexpected end of form", "Malformed part header"...: the client's fault, not a bug.
+      if (error instanceof multer.MulterError) throw error;
+      throw new ChatError('INVALID_PAYLOAD', 'The upload is not valid multipart/form-data');
+    });
     const file = await avatars.save(req.file);
     try {
       const { user, previous } = await chat.setAvatar(userId, file);
@@ -207,6 +192,8 @@ export function createApp(deps: AppDeps): express.Express {
       throw error;
     }
   });
+
+  for (const routes of deps.routes ?? []) app.use(routes);
 
   app.use('/api', (_req, res) => {
     res.status(404).json({ error: { code: 'INVALID_PAYLOAD', message: 'No such API endpoint' } });
@@ -237,10 +224,6 @@ function httpErrorBody(error: unknown) {
       : { code: 'INVALID_PAYLOAD' as const, message: 'The request body is not valid JSON or form data' };
   }
   return toErrorBody(error);
-}
-
-function tooMany(_req: Request, res: Response) {
-  res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'Too many requests, try again in a minute' } });
 }
 
 function promisify(run: (done: (error?: unknown) => void) => void): Promise<void> {
