@@ -1,4 +1,5 @@
-// Bundles the browser client (socket.io-client included: the server does not serve it) into public/build/app.js.
+// Bundles the browser client (socket.io-client included: the server does not serve it) into public/build/app.js,
+// and the cluster view's script into public/build/cluster.js.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
@@ -6,8 +7,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/client/main.ts'],
-  outfile: 'public/build/app.js',
+  entryPoints: { app: 'src/client/main.ts', cluster: 'src/client/cluster.ts' },
+  outdir: 'public/build',
   bundle: true,
   format: 'iife',
   platform: 'browser',

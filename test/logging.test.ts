@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { startAppProcess, type AppProcess } from './helpers/app-process';
+import { connect, expectOk, request, signIn } from './helpers/client';
+import { freePort } from './helpers/net';
+
+/** Logs as an operator reads them: the real process's output. */
+describe('JSON logs in production', () => {
+  let app: AppProcess;
+  beforeAll(async () => {
+    app = await startAppProcess({ NODE_ENV: 'production', ALLOW_INSECURE_DEMO: 'true', SESSION_SECRET: 'a-session-secret-for-logging-tests', LOG_LEVEL: 'debug', INSTANCE_NAME: 'replica-log' });
+  });
+  afterAll(() => app.stop());
+
+  type Line = Record<string, unknown>;
+  const lines = (): Line[] =>
+    app
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Line);
+
+  test('every request line carries the replica, the person and the request id (answered in X-Request-Id)', async () => {
+    const { cookie, user } = await signIn(app.url, 'Logan');
+    const res = await fetch(`${app.url}/api/session`, { headers: { cookie } });
+    const reqId = res.headers.get('x-request-id');
+    expect(reqId).toMatch(/^[0-9a-f]{16}$/);
+    await app.waitForOutput(new RegExp(`"reqId":"${reqId}"`));
+    const line = lines().find((l) => l.reqId === reqId)!;
+    expect(line).toMatchObject({ instance: 'replica-log', userId: user.id, msg: 'request', method: 'GET', path: '/api/session', status: 200 });
+
+    // A proxy's request id is kept, so one id follows the request through Traefik and the app.
+    const traced = await fetch(`${app.url}/api/session`, { headers: { cookie, 'x-request-id': 'from-the-proxy-42' } });
+    expect(traced.headers.get('x-request-id')).toBe('from-the-proxy-42');
+    await app.waitForOutput(/"reqId":"from-the-proxy-42"/);
+  });
+
+  test('every socket event line carries the replica, the person, the socket and a request id of its own', async () => {
+    const { cookie, user } = await signIn(app.url, 'Sock');
+    const socket = await connect(app.url, cookie);
+    try {
+      expectOk(await request(socket, 'room:list'));
+      await app.waitForOutput(/"msg":"socket event"/);
+      const line = lines().find((l) => l.msg === 'socket event' && l.userId === user.id)!;
+      expect(line).toMatchObject({ instance: 'replica-log', event: 'room:list', socketId: socket.id, outcome: 'ok' });
+      expect(line.reqId).toMatch(/^[0-9a-f]{16}$/);
+    } finally {
+      socket.close();
+    }
+  });
+});
+
+test('on a terminal in development the start-up log is human-readable, not JSON', async () => {
+  const port = await freePort();
+  const main = path.resolve(__dirname, '..', 'dist', 'main.js');
+  // `script` gives the process a pseudo-terminal, as a developer's shell would.
+  const child = spawn('script', ['-qfec', `${JSON.stringify(process.execPath)} ${JSON.stringify(main)}`, '/dev/null'], {
+    env: { PATH: process.env.PATH, NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', INSTANCE_NAME: 'dev-box' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('chat listening')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`exited early:\n${output}`)));
+    });
+    const line = output.split('\n').find((l) => l.includes('chat listening'))!;
+    expect(line).toContain('INFO');
+    expect(line).toContain('dev-box');
+    expect(line.trimStart().startsWith('{')).toBe(false);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
+  }
+});
