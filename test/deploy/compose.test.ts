@@ -10,10 +10,11 @@ import { composeConfig, ROOT, type ComposeProject, type ComposeService } from '.
  * defaults). No Docker engine here: these checks are what `up` would rely on.
  */
 
-const SCALABLE: { file: string; broker: Exclude<BrokerKind, 'none'>; service: string; port: number; dashboard?: number }[] = [
+const SCALABLE: { file: string; broker: Exclude<BrokerKind, 'none'>; service: string; port: number; dashboard?: number; limits?: boolean }[] = [
   { file: 'docker-compose.redis.yaml', broker: 'redis', service: 'redis', port: 6379 },
-  { file: 'docker-compose.rabbit.yaml', broker: 'rabbitmq', service: 'rabbitmq', port: 5672, dashboard: 15672 },
-  { file: 'docker-compose.nats.yaml', broker: 'nats', service: 'nats', port: 4222, dashboard: 8222 },
+  // Without Redis as the broker, a Redis of their own holds the shared rate-limit counters.
+  { file: 'docker-compose.rabbit.yaml', broker: 'rabbitmq', service: 'rabbitmq', port: 5672, dashboard: 15672, limits: true },
+  { file: 'docker-compose.nats.yaml', broker: 'nats', service: 'nats', port: 4222, dashboard: 8222, limits: true },
 ];
 const BASIC = 'docker-compose.yaml';
 const ALL = [BASIC, ...SCALABLE.map((s) => s.file)];
@@ -129,7 +130,7 @@ test('basic: one app on http://localhost:8888, avatars on a named volume', () =>
   expect(loadConfig({ ...dockerfileEnv(), ...env(app) }).broker.kind).toBe('none');
 });
 
-describe.each(SCALABLE)('$file', ({ file, broker, service, port, dashboard }) => {
+describe.each(SCALABLE)('$file', ({ file, broker, service, port, dashboard, limits }) => {
   test('selects its broker, and only it', () => {
     const p = project(file);
     const [, app] = appOf(p);
@@ -137,8 +138,15 @@ describe.each(SCALABLE)('$file', ({ file, broker, service, port, dashboard }) =>
     expect(config.broker.kind).toBe(broker);
     const target = config.broker.kind === 'nats' ? config.broker.servers[0]! : config.broker.kind === 'none' ? '' : config.broker.url;
     expect(new URL(target).host).toBe(`${service}:${port}`);
-    expect(Object.keys(p.services).sort()).toEqual(['app', 'mongo', service, 'traefik'].sort());
+    expect(Object.keys(p.services).sort()).toEqual(['app', 'mongo', service, 'traefik', ...(limits ? ['limits'] : [])].sort());
     expect(app.depends_on?.[service]).toEqual(expect.objectContaining({ condition: 'service_healthy' }));
+  });
+
+  test('rate limits are counted once for all replicas', () => {
+    const [, app] = appOf(project(file));
+    const config = loadConfig({ ...dockerfileEnv(), ...env(app) });
+    expect(config.rateLimits.redisUrl).toBe(limits ? 'redis://limits:6379' : config.broker.kind === 'redis' ? config.broker.url : null);
+    if (limits) expect(app.depends_on?.limits).toEqual(expect.objectContaining({ condition: 'service_healthy' }));
   });
 
   test('scales: no host port, no fixed container name, one shared named volume on /uploads', () => {
@@ -185,18 +193,18 @@ describe.each(SCALABLE)('$file', ({ file, broker, service, port, dashboard }) =>
 
   test('shares its parts: data and Traefik included, the app extended from compose/app.yaml', () => {
     const raw = readYaml(file);
-    expect(raw.include).toEqual(['compose/data.yaml', 'compose/traefik.yaml']);
+    expect(raw.include).toEqual(['compose/data.yaml', 'compose/observability.yaml', 'compose/traefik.yaml', ...(limits ? ['compose/limits.yaml'] : [])]);
     expect(raw.services.app.extends).toEqual({ file: 'compose/app.yaml', service: 'scalable' });
     // Nothing pasted: the file itself defines only the app's broker settings and the broker.
     expect(Object.keys(raw.services).sort()).toEqual(['app', service].sort());
     expect(Object.keys(raw.services.app).sort()).toEqual(['depends_on', 'environment', 'extends']);
-    expect(Object.keys(raw.services.app.environment).every((k) => k === 'BROKER' || /^(REDIS|RABBIT|NATS)_/.test(k))).toBe(true);
+    expect(Object.keys(raw.services.app.environment).every((k) => k === 'BROKER' || /^(REDIS|RABBIT|NATS|RATE_LIMIT_REDIS)_/.test(k))).toBe(true);
   });
 });
 
 test('the basic file shares the same parts', () => {
   const raw = readYaml(BASIC);
-  expect(raw.include).toEqual(['compose/data.yaml']);
+  expect(raw.include).toEqual(['compose/data.yaml', 'compose/observability.yaml']);
   expect(raw.services.app.extends).toEqual({ file: 'compose/app.yaml', service: 'app' });
   expect(Object.keys(raw.services)).toEqual(['app']);
   // depends_on is not inherited through extends, so the templates must not rely on it.

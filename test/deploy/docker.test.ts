@@ -10,10 +10,10 @@ const stages = text.split(/^FROM /m).slice(1).map((s) => `FROM ${s}`);
 const runtime = stages.at(-1)!;
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 
-test('multi-stage: build, production dependencies, runtime on a small official Node 20 image', () => {
+test('multi-stage: build, production dependencies, runtime on the official Node 24 Debian slim image', () => {
   const froms = instructions.filter((l) => l.startsWith('FROM '));
   expect(froms).toEqual(['FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE} AS deps', 'FROM ${NODE_IMAGE} AS runtime']);
-  expect(instructions).toContain('ARG NODE_IMAGE=node:24-alpine');
+  expect(instructions).toContain('ARG NODE_IMAGE=node:24-bookworm-slim');
   expect(pkg.engines.node).toMatch(/^>=20\./);
   expect(stages[0]).toMatch(/RUN npm ci .*\n[\s\S]*RUN npm run build/);
   expect(stages[1]).toMatch(/RUN npm ci --omit=dev/);

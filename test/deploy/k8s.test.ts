@@ -32,7 +32,7 @@ beforeAll(async () => {
         'kind: Kustomization',
         // kustomize takes relative paths only.
         `resources: [${path.relative(dir, path.join(ROOT, 'k8s/overlays/nats'))}]`,
-        `components: [${['glusterfs', 'browser', 'ingress-traefik'].map((c) => path.relative(dir, path.join(ROOT, 'k8s/components', c))).join(', ')}]`,
+        `components: [${['glusterfs', 'browser', 'ingress-nginx'].map((c) => path.relative(dir, path.join(ROOT, 'k8s/components', c))).join(', ')}]`,
       ].join('\n'),
     );
     extras = await kustomizeBuild(dir);
@@ -135,6 +135,12 @@ describe.each(OVERLAYS)('overlay $name', ({ name, broker, service, port }) => {
     expect(find(objects(), 'Service', 'mongo').spec.ports[0].port).toBe(27017);
   });
 
+  test('rate limits are counted once for all replicas: in the broker\'s Redis, or in a Redis of their own', () => {
+    const config = loadConfig(effectiveEnv(objects(), appContainer(objects())));
+    const counters = new URL(config.rateLimits.redisUrl!);
+    expect(find(objects(), 'Service', counters.hostname).spec.ports.map((p: { port: number }) => p.port)).toContain(Number(counters.port));
+  });
+
   test('credentials live in Secrets: no ConfigMap holds a password, and the app and MongoDB read the same ones', () => {
     for (const cm of objects().filter((o) => o.kind === 'ConfigMap' && !o.metadata.name.startsWith('mongo-init'))) {
       for (const [key, value] of Object.entries<string>(cm.data ?? {})) {
@@ -178,7 +184,7 @@ describe.each(OVERLAYS)('overlay $name', ({ name, broker, service, port }) => {
     expect(effectiveEnv(objects(), container).STORAGE_VOLUME).toBe('/uploads');
   });
 
-  test('Service, PodDisruptionBudget, HPA and Ingress all point at the chat pods', () => {
+  test('Service, PodDisruptionBudget, HPA and the Traefik IngressRoute all point at the chat pods', () => {
     const deployment = find(objects(), 'Deployment', 'docker-chat');
     const podLabels = deployment.spec.template.metadata.labels;
     const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => podLabels[k] === v);
@@ -190,10 +196,11 @@ describe.each(OVERLAYS)('overlay $name', ({ name, broker, service, port }) => {
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'docker-chat' });
     expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
     expect(deployment.spec.replicas).toBeUndefined(); // the HPA owns it
-    const ingress = find(objects(), 'Ingress', 'docker-chat');
-    expect(ingress.metadata.annotations).toEqual(expect.objectContaining({ 'nginx.ingress.kubernetes.io/affinity': 'cookie' }));
-    expect(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/session-cookie-name']).toBeTruthy();
-    expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'docker-chat', port: { name: 'http' } });
+    // The default ingress: Traefik's IngressRoute with a sticky cookie (ingress-nginx is retired).
+    expect(objects().filter((o) => o.kind === 'Ingress')).toEqual([]);
+    const target = find(objects(), 'IngressRoute', 'docker-chat').spec.routes[0].services[0];
+    expect(target).toEqual(expect.objectContaining({ name: 'docker-chat', port: svc.spec.ports[0].name }));
+    expect(target.sticky.cookie).toEqual(expect.objectContaining({ name: 'chat_affinity', httpOnly: true }));
   });
 
   test('MongoDB: a StatefulSet with a volume claim and the init script', () => {
@@ -217,7 +224,7 @@ test('the init script in k8s/ is the one in mongo-init/ (kustomize cannot read o
   expect(Object.keys(scripts).sort()).toEqual(originals.sort());
 });
 
-test('components: GlusterFS volume, the uploads browser and a Traefik IngressRoute validate and fit together', async () => {
+test('components: GlusterFS over NFS-Ganesha, the uploads browser and the legacy ingress-nginx validate and fit together', async () => {
   const errors = await validateK8s(extras);
   expect(extras.map((o, i) => ({ object: `${o.kind}/${o.metadata.name}`, errors: errors[i] })).filter((r) => r.errors!.length)).toEqual([]);
 
@@ -226,17 +233,18 @@ test('components: GlusterFS volume, the uploads browser and a Traefik IngressRou
   expect(claim.spec.storageClassName).toBe('');
   expect(pv.spec.claimRef).toEqual({ namespace: NAMESPACE, name: 'chat-uploads' });
   expect(pv.spec.accessModes).toEqual(['ReadWriteMany']);
-  find(extras, 'Endpoints', pv.spec.glusterfs.endpoints);
-  find(extras, 'Service', pv.spec.glusterfs.endpoints);
+  // The Gluster volume through its NFS-Ganesha export, not the in-tree glusterfs type (gone since 1.26).
+  expect(pv.spec.glusterfs).toBeUndefined();
+  expect(pv.spec.nfs).toEqual({ server: expect.any(String), path: '/chat-uploads' });
+  expect(extras.filter((o) => o.kind === 'Endpoints')).toEqual([]);
 
   const browser = find(extras, 'Deployment', 'uploads-browser').spec.template.spec;
   const volume = browser.volumes.find((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim);
   expect(volume.persistentVolumeClaim).toEqual({ claimName: 'chat-uploads', readOnly: true });
   expect(browser.containers[0].volumeMounts.find((m: { name: string }) => m.name === volume.name).readOnly).toBe(true);
 
-  const route = find(extras, 'IngressRoute', 'docker-chat');
-  const target = route.spec.routes[0].services[0];
-  expect(target.sticky.cookie.name).toBeTruthy();
-  expect(target.name).toBe('docker-chat');
-  expect(find(extras, 'Service', 'docker-chat').spec.ports.map((p: { name: string }) => p.name)).toContain(target.port);
+  // The legacy ingress-nginx component still fits, for clusters that have not moved yet.
+  const ingress = find(extras, 'Ingress', 'docker-chat');
+  expect(ingress.metadata.annotations).toEqual(expect.objectContaining({ 'nginx.ingress.kubernetes.io/affinity': 'cookie' }));
+  expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'docker-chat', port: { name: 'http' } });
 });

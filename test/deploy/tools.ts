@@ -12,7 +12,7 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 const GOBIN = process.env.GOBIN ?? path.join(process.env.GOPATH ?? path.join(homedir(), 'go'), 'bin');
 
 /** A binary .ci/run builds into GOPATH/bin; an env variable or PATH may point elsewhere. */
-function findTool(envVar: string, name: string): string {
+export function findTool(envVar: string, name: string): string {
   const fromEnv = process.env[envVar];
   if (fromEnv) return fromEnv;
   const inGoBin = path.join(GOBIN, name);
@@ -28,11 +28,11 @@ function findTool(envVar: string, name: string): string {
  * includes, extends and ${VAR:-default} resolved, with no variable set, as on
  * a fresh checkout without .env.
  */
-export async function composeConfig(file: string): Promise<ComposeProject> {
+export async function composeConfig(file: string, profiles: string[] = []): Promise<ComposeProject> {
   const bin = findTool('COMPOSE_BIN', 'docker-compose');
   const { stdout } = await run(bin, ['-f', file, 'config', '--format', 'json'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, COMPOSE_PROFILES: profiles.join(',') },
     maxBuffer: 16 * 1024 * 1024,
   });
   return JSON.parse(stdout) as ComposeProject;
