@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { startAppProcess, type AppProcess } from '../helpers/app-process';
 import { brokerEnv, type BrokerName } from '../helpers/cluster';
@@ -73,7 +72,7 @@ export interface Cluster {
 export async function startCluster(
   ferret: FerretDB,
   broker: BrokerName,
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; firstReplicaBrokerUrl?: string } = {},
 ): Promise<Cluster> {
   const storageVolume = await mkdtemp(path.join(tmpdir(), 'chat-e2e-'));
   const env = {
@@ -84,8 +83,11 @@ export async function startCluster(
     LOG_LEVEL: 'warn',
     ...options.env,
   };
+  // The first replica may reach the broker another way (through a proxy a test cuts).
+  const own = (index: number) =>
+    index === 0 && options.firstReplicaBrokerUrl ? brokerEnv(broker, { url: options.firstReplicaBrokerUrl, prefix: (env as Record<string, string>).BROKER_PREFIX }) : {};
   const start = async (index: number, port?: number) =>
-    startAppProcess({ ...env, INSTANCE_NAME: `chat-${broker}-${index + 1}` }, { port, waitFor: 'readyz' });
+    startAppProcess({ ...env, ...own(index), INSTANCE_NAME: `chat-${broker}-${index + 1}` }, { port, waitFor: 'readyz' });
   const replica = (first: AppProcess, index: number): Replica => {
     let current: AppProcess | null = first;
     return {
@@ -189,26 +191,4 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   // Finished transitions: the phone drawer slides in.
   await page.screenshot({ path: file, animations: 'disabled' });
   return file;
-}
-
-/** A small valid PNG of one colour, generated here so the tests ship no binary fixtures. */
-export function pngOf(width: number, height: number, [r, g, b]: [number, number, number]): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])));
-    return Buffer.concat([length, Buffer.from(type), data, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, Buffer.from([r, g, b]))]);
-  return Buffer.concat([
-    Buffer.from('89504e470d0a1a0a', 'hex'),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
 }
