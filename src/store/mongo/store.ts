@@ -11,7 +11,7 @@ import {
 } from '../types';
 import { guard, isDuplicateKey, openConnection, serverKind, type MongoConnectOptions } from './connection';
 import { createMessageRepository } from './messages';
-import { migrateMessageSeq } from './migrations';
+import { migrateMessageSeq, migrateNameKeys } from './migrations';
 import { createModels, isId, type Models, type RoomDoc, type UserDoc } from './models';
 import { MongoSessionStore, SESSIONS_COLLECTION, type SessionCleanup } from './sessions';
 
@@ -35,6 +35,7 @@ export async function connectMongoStore(options: MongoStoreOptions, logger: Logg
     const models = createModels(connection);
     await Promise.all(Object.values(models).map((model) => model.createIndexes()));
     await migrateMessageSeq(connection, models, logger);
+    await migrateNameKeys(connection, models, logger);
     if (cleanup === 'ttl') await createSessionTtlIndex(connection, kind);
     logger.info(
       { server: kind, sessionCleanup: cleanup },
