@@ -1,20 +1,27 @@
 /**
  * Measures what the README promises, and prints tables (nothing is asserted):
- *   1. chat path: 1,000 clients over 10 rooms, a rate ladder with exactly-once accounting,
- *      beside bare Socket.IO in the same run (bench/chat-path.ts; chart in docs/)
+ *   1. chat path: 1,000 clients over 10 rooms, a rate ladder with exactly-once accounting per
+ *      person, beside bare Socket.IO in the same run: memory store 1 replica, FerretDB 2 and 3
+ *      replicas per broker (bench/chat-path.ts; chart in docs/)
+ *   1b. group commit: sends into one room through the writer vs one append per send, on
+ *      FerretDB/PostgreSQL, with FerretDB's round trips per send (bench/group-commit.ts)
  *   2. presence: a 5,000-person room, joins/s and bytes per change
  *   3. idle memory per signed-in connection, beside bare Socket.IO
- *   3b. heal: time until everyone has every message after a broker cut, per broker
+ *   3b. heal: time until everyone has every message after a broker cut, per broker, and
+ *      until a reader who never sends on the cut replica has (bench/heal.ts)
  *   4. fan-out: latency until every member of a room has a message, per broker, 3 replicas
  *   5. history: latest page and a deep page of a big room vs a small room (memory and FerretDB)
  * Run: npm run bench  (needs the brokers on 127.0.0.1, FerretDB, and `npm run build`).
- * BENCH_ONLY=path,presence,idle,heal,fanout,history picks sections. Sizes: BENCH_CLIENTS,
+ * BENCH_ONLY=path,groupcommit,presence,idle,heal,fanout,history picks sections. Sizes: BENCH_CLIENTS,
  * BENCH_MESSAGES, BENCH_HISTORY, BENCH_PATH_CLIENTS, BENCH_PATH_ROOMS, BENCH_PATH_LADDER,
- * BENCH_PRESENCE_PEOPLE, BENCH_IDLE_SOCKETS.
+ * BENCH_PATH_STEP_SECONDS, BENCH_PATH_REPLICAS (FerretDB replicas per broker, default 2,3;
+ * 1 adds one replica without a broker), BENCH_GC_SENDS, BENCH_GC_BURSTS, BENCH_PRESENCE_PEOPLE,
+ * BENCH_IDLE_SOCKETS.
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chatPathBench, idleMemoryBench, pathChart, pathSummary, percentile, presenceBench } from './chat-path';
+import { groupCommitBench } from './group-commit';
 import { healBench } from './heal';
 import { connect, expectOk, request, signIn, type ChatClient } from '../test/helpers/client';
 import { startFerretDB } from '../test/helpers/ferretdb';
@@ -29,7 +36,7 @@ import type { Store } from '../src/store/types';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 60);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const HISTORY = Number(process.env.BENCH_HISTORY ?? 10_000);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'path,presence,idle,heal,fanout,history').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'path,groupcommit,presence,idle,heal,fanout,history').split(','));
 
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 
@@ -139,6 +146,10 @@ async function main() {
     pathChart(results, chart);
     console.log(`chart: ${path.relative(process.cwd(), chart)}`);
   }
+  if (ONLY.has('groupcommit')) {
+    console.log('\nGroup commit on FerretDB/PostgreSQL: sends into one room, in bursts sent at once (the next when the last is stored)');
+    console.table(await groupCommitBench());
+  }
   if (ONLY.has('presence')) {
     console.log('\nPresence in one big room (one replica, memory store)');
     console.table([await presenceBench()]);
@@ -148,7 +159,7 @@ async function main() {
     console.table(await idleMemoryBench());
   }
   if (ONLY.has('heal')) {
-    console.log('\nHealing after a 5 s broker cut of one of 3 replicas (everyone chatting meanwhile)');
+    console.log('\nHealing after a 5 s broker cut of one of 3 replicas (6 people chatting meanwhile; a quiet room: 1 reader per replica who never sends, senders on the other replicas)');
     console.table(await healBench());
   }
   if (ONLY.has('fanout')) {
