@@ -221,6 +221,19 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
         expect(await store.messages.page(room.id, { limit: 10 })).toHaveLength(4);
       });
 
+      test('a resend marked as such costs no seq: the next message follows the stored one without a gap', async () => {
+        const { author, room } = await setup();
+        const first = await add(room.id, author.id, 'once', 'marked');
+        for (let i = 0; i < 3; i += 1) {
+          const [again] = (await store.messages.append(room.id, [{ authorId: author.id, text: 'once', clientId: 'marked', resend: true }]))!;
+          expect(again).toEqual({ record: first, created: false });
+        }
+        // A marked message that was never stored is stored as usual.
+        const [fresh] = (await store.messages.append(room.id, [{ authorId: author.id, text: 'new', clientId: 'never-sent', resend: true }]))!;
+        expect(fresh).toMatchObject({ created: true, record: { seq: first.seq + 1 } });
+        expect((await add(room.id, author.id, 'next', 'after')).seq).toBe(first.seq + 2);
+      });
+
       test('page: newest first, limited, per room, then older pages below a seq; since: oldest first after a seq', async () => {
         const { author, room, other } = await setup();
         const sent: MessageRecord[] = [];

@@ -328,7 +328,9 @@ export function startChat(initialUser: UserDTO): void {
 
   const transmit = (item: OutboxItem) => {
     item.status = 'sending';
-    socket.timeout(ACK_TIMEOUT_MS).emit('message:send', { roomId: item.roomId, text: item.text, clientId: item.clientId }, (err, res) => {
+    const payload = { roomId: item.roomId, text: item.text, clientId: item.clientId, ...(item.attempted && { resend: true }) };
+    item.attempted = true;
+    socket.timeout(ACK_TIMEOUT_MS).emit('message:send', payload, (err, res) => {
       if (outbox.get(item.clientId) !== item || item.status !== 'sending') return;
       if (err) {
         // Disconnected or no answer: it stays queued, and the server ignores a duplicate clientId.

@@ -8,6 +8,8 @@ export interface OutboxItem {
   /** queued: waits for a connection; sending: awaiting the ack; failed: refused, waits for the person. */
   status: 'queued' | 'sending' | 'failed';
   error: string | null;
+  /** Sent at least once without an answer: the server may have stored it, so the next attempt says so. */
+  attempted: boolean;
 }
 
 /** randomUUID exists only in secure contexts (HTTPS, localhost); plain-HTTP demos on a LAN address need the fallback. */
@@ -28,6 +30,7 @@ export class Outbox {
       createdAt: new Date().toISOString(),
       status: 'queued',
       error: null,
+      attempted: false,
     };
     this.items.set(item.clientId, item);
     return item;

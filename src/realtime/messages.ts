@@ -7,10 +7,10 @@ import type { HandlerContext } from './index';
 
 /** message:send, message:history and message:since. */
 export function messageHandlers(socket: ChatSocket, { io, chat, heads, limiters, metrics, on }: HandlerContext) {
-  on('message:send', sendMessagePayload, async ({ roomId, text, clientId }, afterAck) => {
+  on('message:send', sendMessagePayload, async ({ roomId, text, clientId, resend }, afterAck) => {
     if (socket.data.roomId !== roomId) throw new ChatError('NOT_IN_ROOM', 'Join the room before sending to it');
     await consume(limiters.send, socket.data.user.id, 'You are sending too fast, slow down');
-    const { message, created } = await chat.sendMessage(socket.data.user, roomId, text, clientId);
+    const { message, created } = await chat.sendMessage(socket.data.user, roomId, text, { clientId, resend });
     // A resend of a stored clientId gets the stored message back, and nobody sees it twice.
     if (created) {
       metrics.messagesSent.inc();

@@ -37,6 +37,8 @@ export function roomHandlers(socket: ChatSocket, { io, chat, presence, limiters,
     const opened = await chat.openRoom(roomId, afterSeq);
     // A later join overtook this one while the room loaded: the socket belongs there.
     if (join !== joins) throw new ChatError('INVALID_PAYLOAD', 'Superseded by a later room:join');
+    // Gone while the room loaded: entering now would leave a ghost in the room's presence.
+    if (socket.disconnected) throw new ChatError('INVALID_PAYLOAD', 'Disconnected');
     // Joining the room you are in changes nobody's presence.
     if (socket.data.roomId !== roomId) {
       leaveCurrentRoom();

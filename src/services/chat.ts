@@ -170,12 +170,17 @@ export function createChatService(store: Store) {
      * a send costs the store one counter step and one insert, shared by sends that arrive
      * together. `created` is false for a resent clientId: the stored message is returned.
      */
-    async sendMessage(author: UserDTO, roomId: string, rawText: string, clientId?: string): Promise<{ message: MessageDTO; created: boolean }> {
+    async sendMessage(
+      author: UserDTO,
+      roomId: string,
+      rawText: string,
+      { clientId, resend = false }: { clientId?: string | undefined; resend?: boolean | undefined } = {},
+    ): Promise<{ message: MessageDTO; created: boolean }> {
       const text = cleanMessageText(rawText);
       if ([...text].length > LIMITS.messageMaxLength) {
         throw new ChatError('MESSAGE_TOO_LONG', `A message has at most ${LIMITS.messageMaxLength} characters`);
       }
-      const appended = await writer.append(roomId, { authorId: author.id, text, clientId: clientId ?? randomUUID() });
+      const appended = await writer.append(roomId, { authorId: author.id, text, clientId: clientId ?? randomUUID(), resend: resend && clientId !== undefined });
       if (!appended) throw new ChatError('ROOM_NOT_FOUND', 'This room does not exist');
       const { record, created } = appended;
       if (record.roomId !== roomId) {

@@ -45,6 +45,8 @@ export const sendMessagePayload = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]{8,64}$/, '8-64 letters, digits, _ or -')
     .optional(),
+  /** This clientId may have been sent before (its ack was lost): look it up before numbering. */
+  resend: z.boolean().optional(),
 });
 export const historyPayload = z.strictObject({
   roomId: id,

@@ -150,7 +150,8 @@ export interface ClientToServerEvents {
   /** `afterSeq`: the last seq you have of this room: you get what followed instead of the latest page. */
   'room:join': (payload: { roomId: string; afterSeq?: number }, ack: (res: Ack<JoinedRoom>) => void) => void;
   'message:send': (
-    payload: { roomId: string; text: string; clientId?: string },
+    /** `resend: true` when this clientId was sent before without an ack: no seq is spent on it if it was stored. */
+    payload: { roomId: string; text: string; clientId?: string; resend?: boolean },
     ack: (res: Ack<{ message: MessageDTO }>) => void,
   ) => void;
   'message:history': (

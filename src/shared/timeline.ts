@@ -9,11 +9,14 @@ import type { MessageDTO, SincePage } from './protocol';
 
 /** A live message may overtake the one before it by a moment: wait this long before fetching. */
 export const GAP_WAIT_MS = 300;
-/**
- * A seq that a catch-up skipped is asked for once more after this long: its insert may
- * have been in flight. Still absent then, it was never used (a resend or a failed insert).
- */
+/** A seq that a catch-up skipped is asked for again this often: its insert may have been in flight. */
 export const HOLE_GRACE_MS = 1000;
+/**
+ * Still absent this long after it was first missed, a seq was never used (an unmarked resend
+ * or a failed insert). Longer than a store write can take while it retries collided numbers,
+ * so a slow insert whose live broadcast was lost too is still found.
+ */
+export const HOLE_GIVE_UP_MS = 5000;
 
 /** One room's messages: sorted by seq, deduplicated by id, and how far they are complete. */
 export class RoomTimeline {
@@ -63,6 +66,7 @@ export class RoomTimeline {
       this.bySeq.set(message.seq, message);
       this.ids.add(message.id);
       this.holes.delete(message.seq);
+      this.unused.delete(message.seq);
       this.highest = Math.max(this.highest, message.seq);
       added.push(message);
     }
@@ -82,8 +86,8 @@ export class RoomTimeline {
 
   /**
    * Applies a catch-up answer for everything after `afterSeq`. Within the range it
-   * covers, a seq it did not return is a hole: asked for once more after the grace
-   * period, then counted as unused.
+   * covers, a seq it did not return is a hole: asked for again every HOLE_GRACE_MS, and
+   * counted as unused once HOLE_GIVE_UP_MS have passed.
    */
   applySince(afterSeq: number, page: SincePage, now: number): MessageDTO[] {
     const added = this.add(page.messages);
@@ -94,7 +98,7 @@ export class RoomTimeline {
       if (this.bySeq.has(seq) || this.unused.has(seq)) continue;
       const firstMissed = this.holes.get(seq);
       if (firstMissed === undefined) this.holes.set(seq, now);
-      else if (now - firstMissed >= HOLE_GRACE_MS) {
+      else if (now - firstMissed >= HOLE_GIVE_UP_MS) {
         this.holes.delete(seq);
         this.unused.add(seq);
       }
@@ -169,7 +173,7 @@ export class RoomSync {
     for (const roomId of this.rooms.keys()) void this.catchUp(roomId);
   }
 
-  /** Fetches everything after what the room has, page by page, then re-checks holes once. */
+  /** Fetches everything after what the room has, page by page; holes left are re-checked later. */
   async catchUp(roomId: string): Promise<void> {
     const running = this.running.get(roomId);
     if (running) return void (running.again = true);

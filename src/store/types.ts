@@ -100,6 +100,8 @@ export interface NewMessage {
   authorId: string;
   text: string;
   clientId: string;
+  /** Sent before without an ack: looked up first, so a stored one costs no seq (no gap). */
+  resend?: boolean;
 }
 
 export interface AppendedMessage {

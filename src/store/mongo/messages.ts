@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Types } from 'mongoose';
-import type { AppendedMessage, MessageRecord, MessageRepository, NewMessage } from '../types';
+import { StoreUnavailableError, type AppendedMessage, type MessageRecord, type MessageRepository, type NewMessage } from '../types';
 import { guard } from './connection';
 import { isId, type MessageDoc, type Models } from './models';
 
@@ -26,14 +26,18 @@ export function historyQuery(Message: Models['Message'], roomId: string, { limit
 }
 
 /** How often a batch whose numbers another writer also got is numbered again. */
-const SEQ_COLLISION_RETRIES = 30;
+const SEQ_COLLISION_RETRIES = 10;
 
 /**
- * Numbers the batch with one counter step and inserts it in one command. A unique-index
- * collision is either a resend (the (author, clientId) pair is stored: that message is
- * returned) or a number handed out twice: MongoDB's `$inc` is atomic, FerretDB 1.x's
- * is not under concurrency, and the unique `{roomId, seq}` index refuses the second
- * writer, whose messages are numbered again.
+ * Numbers the batch with one counter step and inserts it in one command. Messages marked
+ * `resend` are looked up first, so a stored one costs no number (no gap). A unique-index
+ * collision is then either an unmarked resend (the (author, clientId) pair is stored: that
+ * message is returned, its reserved number stays unused) or a number handed out twice:
+ * MongoDB's `$inc` is atomic, FerretDB 1.x's can lose an update under concurrency and fall
+ * back onto numbers already handed out. The collided messages are then numbered again from
+ * past the room's highest stored seq (and past the numbers this attempt used), and the
+ * counter is lifted there too. Numbers below the highest one handed out are all taken or
+ * being inserted, so this leaves no gap.
  */
 async function appendMessages(
   Room: Models['Room'],
@@ -43,16 +47,29 @@ async function appendMessages(
 ): Promise<AppendedMessage[] | null> {
   const results: (AppendedMessage | undefined)[] = new Array(inputs.length);
   let todo = inputs.map((_, index) => index);
+  const maybeStored = todo.filter((index) => inputs[index]!.resend);
+  if (maybeStored.length > 0) {
+    const found = await findStored(Message, maybeStored.map((index) => inputs[index]!));
+    for (const index of maybeStored) {
+      const earlier = found.find((m) => m.authorId.toHexString() === inputs[index]!.authorId && m.clientId === inputs[index]!.clientId);
+      if (earlier) results[index] = { record: toMessage(earlier), created: false };
+    }
+    todo = todo.filter((index) => !results[index]);
+  }
+  /** The lowest number not known to be taken, once an attempt collided. */
+  let floor = 0;
   for (let attempt = 0; todo.length > 0; attempt += 1) {
-    if (attempt > SEQ_COLLISION_RETRIES) throw new Error(`room ${roomId}: its sequence kept colliding`);
-    // Writers that collided step back a random moment, so they stop colliding with each other.
-    if (attempt > 0) await delay(Math.random() * 5 * attempt);
+    if (attempt > SEQ_COLLISION_RETRIES) throw new StoreUnavailableError(new Error(`room ${roomId}: its sequence kept colliding`));
+    // Writers that collided step back a random, growing moment, so they stop colliding with each other.
+    if (attempt > 0) await delay(Math.random() * Math.min(200, 4 * 2 ** attempt));
     // One round trip that both proves the room exists and reserves the batch's numbers.
     const room = await Room.findOneAndUpdate({ _id: roomId }, { $inc: { headSeq: todo.length } }, { returnDocument: 'after', timestamps: false }).lean<{
       headSeq: number;
     }>();
     if (!room) return null;
-    const first = room.headSeq - todo.length + 1;
+    const counted = room.headSeq - todo.length + 1;
+    const first = Math.max(counted, floor);
+    if (first > counted) await Room.updateOne({ _id: roomId }, { $max: { headSeq: first + todo.length - 1 } }, { timestamps: false });
     const createdAt = new Date();
     const docs = todo.map((inputIndex, index) => {
       const input = inputs[inputIndex]!;
@@ -67,22 +84,29 @@ async function appendMessages(
       };
     });
     const refused = await insertKeepingDuplicates(Message, docs);
-    const stored =
-      refused.size === 0
-        ? []
-        : await Message.find({ $or: [...refused].map((i) => ({ authorId: docs[i]!.authorId, clientId: docs[i]!.clientId })) }).lean<MessageDoc[]>();
+    const stored = refused.size === 0 ? [] : await findStored(Message, [...refused].map((i) => ({ authorId: docs[i]!.authorId.toHexString(), clientId: docs[i]!.clientId })));
     const retry: number[] = [];
     docs.forEach((doc, index) => {
       const inputIndex = todo[index]!;
       if (!refused.has(index)) return void (results[inputIndex] = { record: toMessage(doc), created: true });
       const earlier = stored.find((m) => m.authorId.equals(doc.authorId) && m.clientId === doc.clientId);
-      // A resend: its reserved seq stays unused (clients skip a seq that never arrives).
       if (earlier) results[inputIndex] = { record: toMessage(earlier), created: false };
       else retry.push(inputIndex);
     });
+    if (retry.length > 0) floor = Math.max(first + todo.length, (await highestSeq(Message, roomId)) + 1);
     todo = retry;
   }
   return results as AppendedMessage[];
+}
+
+/** The room's highest stored seq: where a counter that lost updates must resume. */
+async function highestSeq(Message: Models['Message'], roomId: string): Promise<number> {
+  const [latest] = await historyQuery(Message, roomId, { limit: 1 }).select({ seq: 1 }).lean<{ seq: number }[]>();
+  return latest?.seq ?? 0;
+}
+
+function findStored(Message: Models['Message'], keys: readonly { authorId: string; clientId: string }[]) {
+  return Message.find({ $or: keys.map((k) => ({ authorId: new Types.ObjectId(k.authorId), clientId: k.clientId })) }).lean<MessageDoc[]>();
 }
 
 /**
