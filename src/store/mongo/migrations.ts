@@ -52,7 +52,12 @@ export async function migrateMessageSeq(connection: Connection, { Message, Room 
   }
   await Message.collection.createIndex(SEQ_INDEX_KEY, { name: SEQ_INDEX, unique: true });
   const indexes = await Message.collection.indexes();
-  if (indexes.some((index) => index.name === LEGACY_HISTORY_INDEX)) await Message.collection.dropIndex(LEGACY_HISTORY_INDEX);
+  if (indexes.some((index) => index.name === LEGACY_HISTORY_INDEX)) {
+    // Replicas booting together may both see it: the one that finds it gone already is done too.
+    await Message.collection.dropIndex(LEGACY_HISTORY_INDEX).catch((error: { code?: number; codeName?: string }) => {
+      if (error.code !== 27 && error.codeName !== 'IndexNotFound') throw error;
+    });
+  }
 
   /** Continues after the room's highest seq, so a partly numbered room (a replica died mid-way) ends gap-free. */
   async function numberRoom(roomId: unknown): Promise<number> {
