@@ -96,6 +96,29 @@ describe.each(BROKERS)('%s', (kind) => {
     for (const person of people) expect(person.liveDuplicates()).toBe(0);
   });
 
+  test('a reader on the cut-off replica who never sends gets what others sent during the cut, with nothing sent after it', async () => {
+    const creator = await connect(replicas[1]!.url, (await signIn(replicas[1]!.url, uniqueId('Host'))).cookie);
+    const quiet = expectOk(await request(creator, 'room:create', { name: uniqueId('quiet ') })).room.id;
+    creator.close();
+    // Readers on every replica; senders only where the link stays up, so no ack of their own reveals a gap.
+    const readers = await Promise.all(replicas.map((r, i) => syncedPerson(r.url, uniqueId(`Reader${i + 1}-`), quiet)));
+    const senders = await Promise.all([1, 2].map((i) => syncedPerson(replicas[i]!.url, uniqueId(`Sender${i + 1}-`), quiet)));
+    people.push(...readers, ...senders);
+
+    await proxy.refuse();
+    proxy.drop();
+    await waitFor(() => !replicas[0]!.broker.isConnected(), `${kind} link of replica 1 to drop`);
+    const headsDuringCut = nextEvent(senders[0]!.socket, 'rooms:heads', (heads) => heads[quiet] === 6, 10_000);
+    const sent = await Promise.all(senders.flatMap((sender) => [1, 2, 3].map((n) => sender.send(`quiet ${n} from ${sender.name}`))));
+    const ids = new Set(sent.map((m) => m.id));
+    // The heads announcing them crossed the broker while replica 1 was cut off: lost there too.
+    await headsDuringCut;
+    await proxy.accept();
+    // Healed by the server's `resync` (and the heads it re-announces) alone.
+    await Promise.all([...readers, ...senders].map((person) => person.until(ids)));
+    expectSameTimeline([...readers, ...senders], ids);
+  });
+
   test('someone who joins on the cut-off replica appears to the others once its link is back', async () => {
     const watcher = await connect(replicas[1]!.url, (await signIn(replicas[1]!.url, uniqueId('Watcher'))).cookie);
     const view = trackPresence(watcher, expectOk(await request(watcher, 'room:join', { roomId })).presence);
