@@ -1,6 +1,7 @@
 import { connectBroker } from './adapters/broker';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './lib/logger';
+import { redactText } from './lib/redact';
 import { createChatServer } from './server';
 import { connectStore } from './store';
 
@@ -14,13 +15,13 @@ async function main() {
     config = loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      console.error(error.message);
+      console.error(redactText(error.message));
       process.exit(78); // EX_CONFIG
     }
     throw error;
   }
   const logger = createLogger(config);
-  for (const notice of config.notices) logger.warn(notice);
+  for (const notice of config.notices) logger.warn(redactText(notice));
   // A stray rejection inside a library (a broker client mid-reconnect) must not drop every
   // connection of this replica: log it loudly instead of crashing.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
@@ -74,6 +75,7 @@ function logBootHints(config: Config, logger: Logger) {
 }
 
 main().catch((error: unknown) => {
-  console.error(`Startup failed: ${error instanceof Error ? error.message : String(error)}`);
+  // Error messages may quote a broker or database address with its credentials.
+  console.error(`Startup failed: ${redactText(error instanceof Error ? error.message : String(error))}`);
   process.exit(1);
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import session from 'express-session';
 import { Server } from 'socket.io';
@@ -106,6 +107,9 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     { headersTimeout: config.http.headersTimeoutMs, requestTimeout: config.http.requestTimeoutMs, connectionsCheckingInterval: 1000 },
     withRequestLogging(app, { logger, metrics }),
   );
+  // Past this Node closes new connections at once, instead of the replica running out of
+  // descriptors (and failing everything that opens one) under a flood of idle connections.
+  http.maxConnections = config.http.maxConnections ?? connectionsForFileLimit(openFileLimit());
   // Prometheus scrapes this port directly; the load balancer only knows the public one.
   const metricsServer =
     config.metricsPort === null
@@ -118,7 +122,9 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
           );
         });
   // The client's address as Express sees it (TRUST_PROXY applies): its own getter, on the raw request.
-  const addressOf = (req: IncomingMessage) => String(Reflect.get(app.request, 'ip', Object.assign(Object.create(req), { app })) ?? '');
+  const asExpress = (req: IncomingMessage) => Object.assign(Object.create(req) as object, { app, get: app.request.get });
+  const addressOf = (req: IncomingMessage) => String(Reflect.get(app.request, 'ip', asExpress(req)) ?? '');
+  const protocolOf = (req: IncomingMessage) => String(Reflect.get(app.request, 'protocol', asExpress(req)));
   const caps = connectionCaps({ perPerson: config.maxSockets.perPerson, perAddress: config.maxSockets.perAddress, limiters, addressOf });
   const io: ChatIO = new Server(http, {
     adapter: broker.adapter,
@@ -129,6 +135,7 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     allowRequest: handshakeGuard({
       caps,
       policy: { allowedOrigins: config.allowedOrigins },
+      protocolOf,
       cookieName: config.session.cookieName,
       sessionMiddleware,
       sessionValid: async ({ userId, epoch }) => {
@@ -219,6 +226,25 @@ function watchBrokerLink(io: ChatIO, deps: { logger: Logger; metrics: Metrics; o
     failedThisOutage = 0;
     deps.onRestored();
   });
+}
+
+/** Descriptors kept for everything but client connections: the store's pool, brokers, files, Node itself. */
+const RESERVED_FILES = 256;
+
+/** Connections a limit of `files` open files leaves room for; unknown: the usual soft limit of 1024. */
+function connectionsForFileLimit(files: number | null): number {
+  const limit = files ?? 1024;
+  return Math.max(limit - RESERVED_FILES, Math.floor(limit / 2));
+}
+
+/** The soft RLIMIT_NOFILE (Linux); null where it cannot be read or is unlimited. */
+function openFileLimit(): number | null {
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 function listen(server: HttpServer, port: number, host: string, logger: Logger): Promise<number> {

@@ -67,6 +67,31 @@ test('redact() hides the whole userinfo: a NATS token in the user part, a Redis 
   expect(redactText('failed: mongodb://u:p@h/db and nats://tok@n:4222')).toBe('failed: mongodb://***@h/db and nats://***@n:4222');
 });
 
+test('redact() also scrubs userinfo without a scheme: `token@host:port`, `user:pass@host`', () => {
+  expect(redact('Hunter2Token@127.0.0.1:1')).toBe('***@127.0.0.1:1');
+  expect(redact('chat:hunter2@nats:4222')).toBe('***@nats:4222');
+  expect(redact('nats:4222')).toBe('nats:4222');
+  expect(redactText('Could not connect to nats at Hunter2Token@127.0.0.1:1 after 1 attempt')).toBe('Could not connect to nats at ***@127.0.0.1:1 after 1 attempt');
+  expect(redactText('servers=tok@a:1,chat:hunter2@b:2 (redis://:p@ss@c:6379)')).toBe('servers=***@a:1,***@b:2 (redis://***@c:6379)');
+});
+
+test.each([
+  [{ NATS_HOST: 'Hunter2Token@nats' }, 'NATS_HOST="***@nats" is invalid'],
+  [{ DB_HOST: 'chat:Hunter2Token@mongo:27017' }, 'DB_HOST="***@mongo:27017" is invalid'],
+])('a bare token@host in a config error is scrubbed: %j', (env, message) => {
+  const text = problems(env);
+  expect(text).toContain(message);
+  expect(text).not.toContain('Hunter2Token');
+});
+
+test('the real process: a scheme-less NATS_URL=token@host:port is scrubbed from "Startup failed"', async () => {
+  const port = await freePort();
+  const app = await startAppProcess({ NATS_URL: `Hunter2Token@127.0.0.1:${port}`, BROKER_CONNECT_RETRIES: '1' }, { waitFor: 'none' });
+  expect(await app.exited).toBe(1);
+  expect(app.output()).toContain(`Startup failed: Could not connect to nats at ***@127.0.0.1:${port}`);
+  expect(app.output()).not.toContain('Hunter2Token');
+});
+
 test('the real process: a production boot without MongoDB exits 78 naming the variable; no secret in its output', async () => {
   const app = await startAppProcess({ NODE_ENV: 'production', SESSION_SECRET: 'docker-chat-demo-session-secret-change-me', NATS_URL: 'nats://tok3n-s3cret@127.0.0.1:4222' }, { waitFor: 'none' });
   expect(await app.exited).toBe(78);

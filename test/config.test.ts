@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { ENV_VARS, loadConfig } from '../src/config';
+import { startAppProcess } from './helpers/app-process';
 import { configProblems } from './helpers/config';
+import { uniqueId } from './helpers/net';
 
 const problems = (env: Record<string, string>) => configProblems(env).join('\n');
 
@@ -58,4 +60,31 @@ test('empty values count as unset', () => {
 test('variables it does not know are ignored; ENV_VARS lists those it reads', () => {
   expect(() => loadConfig({ PATH: '/bin', SOMETHING_ELSE: 'x' })).not.toThrow();
   expect(ENV_VARS).toEqual(expect.arrayContaining(['PORT', 'SESSION_SECRET', 'STORAGE_VOLUME', 'MONGO_URL', 'REDIS_HOST']));
+});
+
+describe('rate limits and socket caps that would count per replica are announced at boot', () => {
+  const warning = 'RATE_LIMIT_REDIS_URL';
+  test.each([
+    [{ RABBIT_URL: 'amqp://guest:guest@rabbit:5672' }, true],
+    [{ NATS_URL: 'nats://nats:4222' }, true],
+    [{ NATS_HOST: 'nats', SCALABLE: 'true' }, true],
+    [{ NATS_URL: 'nats://nats:4222', RATE_LIMIT_REDIS_URL: 'redis://limits:6379' }, false],
+    [{ REDIS_URL: 'redis://redis:6379' }, false], // the broker's Redis holds them
+    [{}, false], // one replica: per replica is everything
+  ])('%j: warned %s', (env, warned) => {
+    expect(loadConfig(env).notices.some((notice) => notice.includes(warning))).toBe(warned);
+  });
+
+  test('the real process logs it as a warning', async () => {
+    const app = await startAppProcess({ NATS_URL: 'nats://127.0.0.1:4222', BROKER_PREFIX: uniqueId('warn-') });
+    try {
+      const line = app.output().split('\n').find((l) => l.includes(warning));
+      expect(JSON.parse(line!)).toMatchObject({
+        level: 40,
+        msg: expect.stringContaining('rate limits and socket caps count per replica: nats cannot share them'),
+      });
+    } finally {
+      await app.stop();
+    }
+  });
 });

@@ -1,5 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createMemoryStore } from '../src/store/memory';
+import { startAppProcess } from './helpers/app-process';
 import { connect, expectOk, request, signIn } from './helpers/client';
 import { brokerEnv } from './helpers/cluster';
 import { uniqueId } from './helpers/net';
@@ -32,6 +36,60 @@ describe('slow clients cannot hold connections', () => {
     socket.write('POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na');
     expect(await closed(socket)).toMatch(/^HTTP\/1\.1 408/);
   });
+});
+
+describe('a replica outlives more idle connections than it has file descriptors', () => {
+  const FILES = 256;
+  /** Opens `count` connections that send half their headers, then nothing; resolves once each is open or refused. */
+  const idleConnections = (port: number, count: number) =>
+    Promise.all(
+      Array.from(
+        { length: count },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const socket = tcpConnect(port, '127.0.0.1');
+            socket.on('error', () => {});
+            socket.once('connect', () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ', () => resolve(socket)));
+            socket.once('close', () => resolve(socket));
+          }),
+      ),
+    );
+  /** Retries while the replica frees the descriptors of the connections just closed. */
+  const fetchWithin = async (url: string, withinMs: number): Promise<Response> => {
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+      try {
+        return await fetch(url);
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(100);
+      }
+    }
+  };
+
+  test.each([
+    ['MAX_CONNECTIONS unset, derived from the descriptor limit: the excess is refused before descriptors run out', {}, false],
+    ['MAX_CONNECTIONS above the descriptor limit: descriptors run out, the replica stays up', { MAX_CONNECTIONS: '5000' }, true],
+  ])('%s', async (_case, env: Record<string, string>, runsOut) => {
+    // Slow-header cut-offs far away: the connections stay until the test closes them.
+    const app = await startAppProcess({ ...env, HTTP_HEADERS_TIMEOUT_MS: '120000', HTTP_REQUEST_TIMEOUT_MS: '120000' }, { fileLimit: FILES });
+    try {
+      const sockets = await idleConnections(app.port, FILES + 100);
+      // The cluster figures are sampled every second: several samples while the connections are held.
+      await sleep(3000);
+      expect(app.child.exitCode).toBeNull();
+      // The process cannot hold them all: the rest were closed, by Node past maxConnections or by libuv when accept() failed.
+      expect(sockets.filter((socket) => socket.destroyed).length).toBeGreaterThanOrEqual(100);
+      const descriptors = readdirSync(`/proc/${app.child.pid}/fd`).length;
+      if (runsOut) expect(descriptors).toBeGreaterThanOrEqual(FILES - 2);
+      else expect(descriptors).toBeLessThan(FILES - 64);
+      for (const socket of sockets) socket.destroy();
+      expect((await fetchWithin(`${app.url}/healthz`, 5000)).status).toBe(200);
+      expect(app.child.exitCode).toBeNull();
+    } finally {
+      await app.stop();
+    }
+  }, 60_000);
 });
 
 describe('rate limits hold across replicas (two replicas, one Redis)', () => {
@@ -105,6 +163,74 @@ describe('sockets per person and per address', () => {
     for (let i = 0; i < 5; i++) sockets.push(await connect(app.url, (await signIn(app.url, uniqueId('Nat'))).cookie));
     const refused = await handshake((await signIn(app.url, uniqueId('Nat'))).cookie);
     expect(((await refused.json()) as { message: string }).message).toBe('TOO_MANY_CONNECTIONS: at most 5 connections per address');
+    for (const socket of sockets) socket.close();
+  });
+});
+
+describe.each([
+  ['in memory', {}],
+  ['in Redis', { RATE_LIMIT_REDIS_URL: 'redis://127.0.0.1:6379' }],
+])('handshakes that never become connections give their socket slots back (%s)', (_where, limitsEnv) => {
+  let app: TestServer;
+  beforeEach(async () => {
+    // A prefix of its own: nothing counted by another test (or run) in Redis is seen here.
+    app = await startServer({ env: { ...limitsEnv, BROKER_PREFIX: uniqueId('slots-'), MAX_SOCKETS_PER_PERSON: '3', MAX_SOCKETS_PER_ADDRESS: '4' } });
+  });
+  afterEach(() => app.close());
+
+  const upgrade = (cookie: string, key?: string) =>
+    'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+    `Sec-WebSocket-Version: 13\r\n${key ? `Sec-WebSocket-Key: ${key}\r\n` : ''}Cookie: ${cookie}\r\n\r\n`;
+  /** An upgrade ws refuses with 400 after the handshake was admitted (and counted). */
+  const badUpgrade = async (cookie: string) => {
+    const socket = tcpConnect(app.port, '127.0.0.1');
+    socket.write(upgrade(cookie));
+    expect(await closed(socket)).toMatch(/^HTTP\/1\.1 400/);
+  };
+  /** A valid upgrade whose client hangs up as soon as it is sent. */
+  const abortedUpgrade = (cookie: string) =>
+    new Promise<void>((resolve) => {
+      const socket = tcpConnect(app.port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write(upgrade(cookie, randomBytes(16).toString('base64')), () => {
+        socket.destroy();
+        resolve();
+      });
+    });
+  /** Connects, retrying while the server is still releasing (at most `withinMs`, far below the 10 s provisional lease). */
+  const connectWithin = async (cookie: string, transports: ('polling' | 'websocket')[], withinMs = 2000) => {
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+      try {
+        return await connect(app.url, cookie, { transports });
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(50);
+      }
+    }
+  };
+  const refusal = async (cookie: string) => {
+    const res = await fetch(`${app.url}/socket.io/?EIO=4&transport=polling`, { headers: { cookie } });
+    return ((await res.json()) as { message: string }).message;
+  };
+
+  test('per person: bad and aborted upgrades leave all three sockets to the person', async () => {
+    const { cookie } = await signIn(app.url, uniqueId('Locked'));
+    for (let i = 0; i < 3; i++) await badUpgrade(cookie);
+    await Promise.all([1, 2, 3].map(() => abortedUpgrade(cookie)));
+    // Polling and WebSocket: a finished handshake response must not give a live socket's slot back.
+    const sockets = [await connectWithin(cookie, ['polling']), await connectWithin(cookie, ['websocket']), await connectWithin(cookie, ['polling'])];
+    expect(await refusal(cookie)).toBe('TOO_MANY_CONNECTIONS: at most 3 connections per person; close a tab or window');
+    for (const socket of sockets) socket.close();
+  });
+
+  test('per address: bad and aborted upgrades of several people leave the address its four sockets', async () => {
+    const people = await Promise.all([1, 2, 3, 4, 5].map(async () => (await signIn(app.url, uniqueId('Nat'))).cookie));
+    for (const cookie of people.slice(0, 4)) await badUpgrade(cookie);
+    await Promise.all(people.slice(0, 4).map((cookie) => abortedUpgrade(cookie)));
+    const sockets = [];
+    for (const cookie of people.slice(0, 4)) sockets.push(await connectWithin(cookie, ['websocket']));
+    expect(await refusal(people[4]!)).toBe('TOO_MANY_CONNECTIONS: at most 4 connections per address');
     for (const socket of sockets) socket.close();
   });
 });

@@ -94,6 +94,42 @@ describe('the Socket.IO handshake', () => {
   });
 });
 
+describe('without Sec-Fetch-Site, Origin must be the request\'s own scheme, host and port', () => {
+  const host = () => new URL(app.url).host;
+  const post = (server: TestServer, headers: Record<string, string>) =>
+    fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ name: uniqueId('Scheme') }) });
+  const handshake = (server: TestServer, headers: Record<string, string>) => fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, { headers });
+
+  test('https://<this host> is another origin than plain-HTTP this host, for writes and sockets', async () => {
+    const { cookie } = await signIn(app.url, uniqueId('Scheme'));
+    const attempts: Record<string, string>[] = [{ origin: `https://${host()}` }, { origin: `https://${host()}`, 'x-forwarded-proto': 'https' }];
+    for (const headers of attempts) {
+      const res = await post(app, headers);
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain(`a request from https://${host()}`);
+      const refused = await handshake(app, { cookie, ...headers });
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { message: string }).message).toBe(`CROSS_ORIGIN: refused a request from https://${host()}`);
+    }
+    expect((await handshake(app, { cookie, origin: `http://${host()}` })).status).toBe(200);
+  });
+
+  test('behind a trusted proxy, X-Forwarded-Proto says which scheme the page used', async () => {
+    const proxied = await startServer({ env: { TRUST_PROXY: 'loopback' } });
+    try {
+      const own = new URL(proxied.url).host;
+      const https = { 'x-forwarded-proto': 'https' };
+      expect((await post(proxied, { ...https, origin: `https://${own}` })).status).toBe(201);
+      expect((await post(proxied, { ...https, origin: `http://${own}` })).status).toBe(403);
+      const { cookie } = await signIn(proxied.url, uniqueId('Proxied'));
+      expect((await handshake(proxied, { cookie, ...https, origin: `https://${own}` })).status).toBe(200);
+      expect((await handshake(proxied, { cookie, ...https, origin: `http://${own}` })).status).toBe(403);
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
 test('an https PUBLIC_URL gives the session cookie the __Host- prefix (Secure, Path=/, no Domain)', async () => {
   const secure = await startServer({ env: { PUBLIC_URL: 'https://chat.example', TRUST_PROXY: 'loopback' } });
   try {

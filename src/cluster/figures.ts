@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { Adapter } from 'socket.io-adapter';
 import type { ReplicaFigures } from '../shared/cluster';
 import { trafficOf } from './traffic';
@@ -27,6 +28,7 @@ export function createSampler(sources: FigureSources): { sample(): ReplicaFigure
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();
   let previous = { at: Date.now(), sent: 0, received: 0 };
+  let memory = { rss: 0, heapUsed: 0 };
   return {
     sample() {
       const now = Date.now();
@@ -35,7 +37,7 @@ export function createSampler(sources: FigureSources): { sample(): ReplicaFigure
       const received = traffic?.broadcastsReceived ?? 0;
       const seconds = Math.max((now - previous.at) / 1000, 0.001);
       const rate = (delta: number) => Math.round((Math.max(delta, 0) / seconds) * 10) / 10;
-      const memory = process.memoryUsage();
+      memory = memoryNow(memory);
       const figures: ReplicaFigures = {
         id: sources.id,
         instance: sources.instance,
@@ -65,4 +67,17 @@ export function createSampler(sources: FigureSources): { sample(): ReplicaFigure
     },
     stop: () => loopDelay.disable(),
   };
+}
+
+/**
+ * RSS and heap in use. Reading RSS opens /proc/self/stat, which throws EMFILE when every
+ * descriptor is taken: a sample must never throw (it runs in a timer), so the last RSS stands.
+ */
+function memoryNow(last: { rss: number; heapUsed: number }): { rss: number; heapUsed: number } {
+  try {
+    const { rss, heapUsed } = process.memoryUsage();
+    return { rss, heapUsed };
+  } catch {
+    return { rss: last.rss, heapUsed: getHeapStatistics().used_heap_size };
+  }
 }

@@ -39,8 +39,12 @@ export interface Config {
   metricsOnPublicPort: boolean;
   /** Open Socket.IO connections one replica accepts per person and per client address. */
   maxSockets: { perPerson: number; perAddress: number };
-  /** Slow clients: all headers within headersTimeoutMs, the whole request within requestTimeoutMs. */
-  http: { headersTimeoutMs: number; requestTimeoutMs: number };
+  /**
+   * Slow clients: all headers within headersTimeoutMs, the whole request within requestTimeoutMs.
+   * maxConnections: TCP connections held open at once (MAX_CONNECTIONS); null: derived from the
+   * process's open-file limit when the server starts.
+   */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnections: number | null };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   instanceName: string;
   session: {
@@ -125,6 +129,12 @@ export function loadConfig(env: Env = process.env): Config {
   const mongo = resolveMongo(parsed, problems);
   const mongoRefused = problems.length > 0;
   const broker = resolveBroker(parsed, problems, notices);
+  if ((broker.kind === 'rabbitmq' || broker.kind === 'nats') && parsed.RATE_LIMIT_REDIS_URL === undefined) {
+    notices.push(
+      `rate limits and socket caps count per replica: ${broker.kind} cannot share them, so N replicas allow N times each limit. ` +
+        'Set RATE_LIMIT_REDIS_URL=redis://host:6379 to count them across replicas',
+    );
+  }
   if (parsed.ADAPTER_HEARTBEAT_TIMEOUT_MS <= parsed.ADAPTER_HEARTBEAT_INTERVAL_MS) {
     problems.push('ADAPTER_HEARTBEAT_TIMEOUT_MS must be greater than ADAPTER_HEARTBEAT_INTERVAL_MS');
   }
@@ -165,7 +175,11 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: parsed.METRICS_PORT ?? null,
     metricsOnPublicPort,
     maxSockets: { perPerson: parsed.MAX_SOCKETS_PER_PERSON, perAddress: parsed.MAX_SOCKETS_PER_ADDRESS },
-    http: { headersTimeoutMs: parsed.HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS },
+    http: {
+      headersTimeoutMs: parsed.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS,
+      maxConnections: parsed.MAX_CONNECTIONS ?? null,
+    },
     logLevel: parsed.LOG_LEVEL,
     instanceName: parsed.INSTANCE_NAME ?? parsed.HOSTNAME ?? hostname(),
     session: {

@@ -21,17 +21,25 @@ export interface Limiters {
 
 /**
  * Open things per key, counted across replicas. In Redis each holder is a member of a sorted
- * set scored by when it lapses; replicas renew their own holders, so those of a replica that
- * died lapse by themselves instead of counting forever.
+ * set scored by when it lapses; replicas renew the holders they keep, so those of a replica
+ * that died lapse by themselves instead of counting forever.
  */
 export interface Slots {
-  /** True and held, or false when `key` already holds `max`. */
+  /**
+   * True and held for a short while only, or false when `key` already holds `max`: a slot
+   * that nothing `keep`s lapses by itself, so an admission that never became a connection
+   * cannot count forever.
+   */
   take(key: string, holder: string): Promise<boolean>;
+  /** Holds a taken slot until it is released (it became a connection). */
+  keep(key: string, holder: string): void;
   release(key: string, holder: string): void;
 }
 
-/** Holders lapse this long after their last renewal; renewed at a third of it. */
+/** Kept holders lapse this long after their last renewal; renewed at a third of it. */
 const SLOT_LEASE_MS = 90_000;
+/** A taken slot not kept within this lapses (an admitted handshake becomes a connection in milliseconds). */
+const PROVISIONAL_MS = 10_000;
 
 const TAKE_SLOT = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -42,19 +50,32 @@ return 1`;
 
 function memorySlots(max: number): Slots {
   const held = new Map<string, Set<string>>();
+  const provisional = new Map<string, NodeJS.Timeout>();
+  const release = (key: string, holder: string) => {
+    clearTimeout(provisional.get(holder));
+    provisional.delete(holder);
+    const set = held.get(key);
+    if (!set) return;
+    set.delete(holder);
+    if (set.size === 0) held.delete(key);
+  };
   return {
     async take(key, holder) {
       const set = held.get(key) ?? new Set<string>();
       if (set.size >= max) return false;
       held.set(key, set.add(holder));
+      const lapse = setTimeout(() => release(key, holder), PROVISIONAL_MS);
+      lapse.unref();
+      provisional.set(holder, lapse);
       return true;
     },
-    release(key, holder) {
-      const set = held.get(key);
-      if (!set) return;
-      set.delete(holder);
-      if (set.size === 0) held.delete(key);
+    keep(key, holder) {
+      clearTimeout(provisional.get(holder));
+      provisional.delete(holder);
+      // Even if it lapsed meanwhile: the connection exists, so it counts.
+      held.set(key, (held.get(key) ?? new Set<string>()).add(holder));
     },
+    release,
   };
 }
 
@@ -88,11 +109,16 @@ export async function createLimiters(options: { redisUrl: string | null; prefix:
     slots: (name, max) => {
       // This replica's own count answers while Redis does not.
       const local = memorySlots(max);
-      const mine = new Map<string, string>(); // holder → its Redis key, renewed while held
+      const mine = new Map<string, string>(); // kept holder → its Redis key, renewed while held
       const redisKey = (key: string) => `${options.prefix}:${name}:${key}`;
+      // Renewing pushes the key's expiry too, or a key taken once would vanish with live holders.
+      const hold = (batch: ReturnType<typeof client.multi>, key: string, holder: string, onlyIfHeld = false) =>
+        batch.zAdd(key, { score: Date.now() + SLOT_LEASE_MS, value: holder }, onlyIfHeld ? { XX: true } : undefined).pExpire(key, SLOT_LEASE_MS);
       const renew = setInterval(() => {
-        const until = Date.now() + SLOT_LEASE_MS;
-        for (const [holder, key] of mine) void client.zAdd(key, { score: until, value: holder }, { XX: true }).catch(() => {});
+        if (mine.size === 0) return;
+        const batch = client.multi();
+        for (const [holder, key] of mine) hold(batch, key, holder, true);
+        void batch.exec().catch(() => {});
       }, SLOT_LEASE_MS / 3);
       renew.unref();
       timers.push(renew);
@@ -103,21 +129,26 @@ export async function createLimiters(options: { redisUrl: string | null; prefix:
             const now = Date.now();
             const taken = await client.eval(TAKE_SLOT, {
               keys: [redisKey(key)],
-              arguments: [String(now), String(now + SLOT_LEASE_MS), String(max), holder, String(SLOT_LEASE_MS)],
+              arguments: [String(now), String(now + PROVISIONAL_MS), String(max), holder, String(SLOT_LEASE_MS)],
             });
             if (taken !== 1) {
               local.release(key, holder);
               return false;
             }
-            mine.set(holder, redisKey(key));
           } catch (error) {
             logger.debug({ err: error }, 'slots: Redis unavailable, counting on this replica only');
           }
           return true;
         },
+        keep(key, holder) {
+          local.keep(key, holder);
+          mine.set(holder, redisKey(key));
+          void hold(client.multi(), redisKey(key), holder).exec().catch(() => {});
+        },
         release(key, holder) {
           local.release(key, holder);
-          if (mine.delete(holder)) void client.zRem(redisKey(key), holder).catch(() => {});
+          mine.delete(holder);
+          void client.zRem(redisKey(key), holder).catch(() => {});
         },
       };
     },

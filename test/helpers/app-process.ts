@@ -28,11 +28,15 @@ export interface AppProcess {
  */
 export async function startAppProcess(
   env: Record<string, string>,
-  options: { port?: number; waitFor?: 'healthz' | 'readyz' | 'none'; timeoutMs?: number } = {},
+  options: { port?: number; waitFor?: 'healthz' | 'readyz' | 'none'; timeoutMs?: number; /** `ulimit -n` for the process. */ fileLimit?: number } = {},
 ): Promise<AppProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, [MAIN], {
+  const command: [string, string[]] =
+    options.fileLimit === undefined
+      ? [process.execPath, [MAIN]]
+      : ['bash', ['-c', `ulimit -n ${options.fileLimit} && exec "$0" "$1"`, process.execPath, MAIN]];
+  const child = spawn(...command, {
     env: { PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
