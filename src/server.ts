@@ -14,7 +14,7 @@ import type { Logger } from './lib/logger';
 import { createMetrics, registerReplicaMetrics, type Metrics } from './lib/metrics';
 import { describe } from './lib/retry';
 import { instrumentSockets, withRequestLogging } from './observability/requests';
-import { createRealtime, sessionChannel, type ChatIO } from './realtime';
+import { createRealtime, personChannel, sessionChannel, type ChatIO } from './realtime';
 import { createAccountService } from './services/accounts';
 import { createChatService } from './services/chat';
 import { createPasskeyService } from './services/passkeys';
@@ -96,6 +96,10 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
     limiters,
     destroySession,
     onSignOut: (sessionIds) => io.in(sessionIds.map(sessionChannel)).disconnectSockets(true),
+    disconnectPerson: (userId, keepSessionId) => {
+      const sockets = io.in(personChannel(userId));
+      (keepSessionId === undefined ? sockets : sockets.except(sessionChannel(keepSessionId))).disconnectSockets(true);
+    },
     onUserUpdated: (user) => realtime.userUpdated(user),
     routes: [createClusterRoutes({ cluster: { view: (access) => cluster.view(access) }, serverInfo, operatorToken: config.operatorToken })],
   });
@@ -163,6 +167,7 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
   const realtime = createRealtime(io, {
     chat,
     logger,
+    sessionUser: accounts.sessionUser,
     sessionMiddleware,
     serverInfo,
     rateLimits: config.rateLimits,
@@ -175,9 +180,10 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
 
   const expireIdleAccounts = async (now = Date.now()) => {
     if (config.idleAccountMs === null) return 0;
-    const { users, sessionIds } = await accounts.expireIdle(new Date(now - config.idleAccountMs));
+    const { users, userIds, sessionIds } = await accounts.expireIdle(new Date(now - config.idleAccountMs));
     await Promise.all(sessionIds.map((id) => destroySession(id).catch(() => {})));
-    if (sessionIds.length > 0) io.in(sessionIds.map(sessionChannel)).disconnectSockets(true);
+    // By person, not by session: only their last sessions are remembered.
+    if (userIds.length > 0) io.in(userIds.map(personChannel)).disconnectSockets(true);
     if (users > 0) logger.info({ users }, 'expired idle accounts that never protected their name');
     return users;
   };

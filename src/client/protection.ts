@@ -20,6 +20,8 @@ export function setupProtection(): void {
   const removePassword = byId('password-remove', HTMLButtonElement);
   const passwordState = byId('password-state', HTMLElement);
   const list = byId('passkey-list', HTMLUListElement);
+  // A name with a password changes its protection (passkeys included) only with the current one.
+  const proof = () => (current.hidden ? {} : { currentPassword: current.value });
 
   const render = (protection: Protection) => {
     passwordState.textContent = protection.password ? '(set)' : '(none)';
@@ -30,7 +32,7 @@ export function setupProtection(): void {
         remove.setAttribute('aria-label', `Remove passkey ${index + 1}`);
         remove.addEventListener('click', () =>
           run(async () => {
-            render((await postJson(`/api/passkeys/${encodeURIComponent(passkey.id)}`, {}, 'DELETE')) as Protection);
+            render((await postJson(`/api/passkeys/${encodeURIComponent(passkey.id)}`, proof(), 'DELETE')) as Protection);
             return 'Passkey removed';
           }),
         );
@@ -65,7 +67,7 @@ export function setupProtection(): void {
   passwordForm.addEventListener('submit', (event) => {
     event.preventDefault();
     void run(async () => {
-      const body = { password: next.value, ...(current.hidden ? {} : { currentPassword: current.value }) };
+      const body = { password: next.value, ...proof() };
       render((await postJson('/api/password', body, 'PUT')) as Protection);
       passwordForm.reset();
       return 'Password saved: your name is protected';
@@ -82,9 +84,9 @@ export function setupProtection(): void {
 
   byId('passkey-add', HTMLButtonElement).addEventListener('click', () =>
     run(async () => {
-      const optionsJSON = await postJson('/api/passkeys/options', {});
+      const optionsJSON = await postJson('/api/passkeys/options', proof());
       const response = await startRegistration({ optionsJSON: optionsJSON as never });
-      render((await postJson('/api/passkeys', { response })) as Protection);
+      render((await postJson('/api/passkeys', { response, ...proof() })) as Protection);
       return 'Passkey added: your name is protected';
     }),
   );

@@ -39,6 +39,8 @@ export interface AppDeps {
   metrics: Metrics | null;
   /** Called after a sign-out, to disconnect those sessions' sockets on every replica. */
   onSignOut: (sessionIds: string[]) => void;
+  /** Called after "sign out everywhere" or a first protection: that person's sockets go, but `keepSessionId`'s. */
+  disconnectPerson: (userId: string, keepSessionId?: string) => void;
   /** Deletes a session from the (shared) session store. */
   destroySession: (sessionId: string) => Promise<void>;
   /** Called after a profile photo change, to tell everyone online. */
@@ -162,6 +164,7 @@ export function createApp(deps: AppDeps): express.Express {
     signInLimiter,
     destroySession: deps.destroySession,
     onSignOut: deps.onSignOut,
+    disconnectPerson: deps.disconnectPerson,
     status: (code) => HTTP_STATUS[code],
   });
 

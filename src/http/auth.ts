@@ -2,7 +2,7 @@ import express, { type Request, type Response } from 'express';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../lib/logger';
-import type { AccountService } from '../services/accounts';
+import type { AccountService, EndedSessions, OwnershipProof, SignInMethod } from '../services/accounts';
 import { ChatError, isExpected, toErrorBody } from '../services/errors';
 import type { PasskeyService, RelyingParty } from '../services/passkeys';
 import { firstIssue } from '../services/schemas';
@@ -13,6 +13,8 @@ declare module 'express-session' {
   interface SessionData {
     /** The user's session epoch at sign-in: "sign out everywhere" raises it, ending this session. */
     epoch: number;
+    /** How this session was signed in: a passkey-only name's protection changes only with a credential. */
+    authMethod: SignInMethod;
     /** A WebAuthn ceremony in progress: its challenge, and for sign-in whose name it is for. */
     passkeyChallenge: string;
     passkeyUserId: string;
@@ -31,6 +33,8 @@ export interface AuthDeps {
   destroySession(sessionId: string): Promise<void>;
   /** Disconnects the sockets of these sessions on every replica. */
   onSignOut(sessionIds: string[]): void;
+  /** Disconnects every socket of this person on every replica, but those of `keepSessionId`. */
+  disconnectPerson(userId: string, keepSessionId?: string): void;
   /** Maps a ChatError code to its HTTP status. */
   status(code: ReturnType<typeof toErrorBody>['code']): number;
 }
@@ -40,6 +44,7 @@ const passwordForm = z.strictObject({ password: z.string().max(1000), currentPas
 const currentPasswordForm = z.strictObject({ currentPassword: z.string().max(1000).optional() });
 const nameForm = z.strictObject({ name: z.string().max(200) });
 const ceremonyAnswer = z.strictObject({ response: z.record(z.string(), z.unknown()) });
+const registrationAnswer = ceremonyAnswer.extend(currentPasswordForm.shape);
 
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const parsed = schema.safeParse(body ?? {});
@@ -79,20 +84,42 @@ export function createAuth(deps: AuthDeps) {
   };
 
   /** A new session id on every sign-in (no fixation); the sockets of the one it replaces go. */
-  const startSession = async (req: Request, user: UserDTO, epoch: number) => {
+  const startSession = async (req: Request, user: UserDTO, epoch: number, method: SignInMethod) => {
     const replaced = req.session.userId ? req.sessionID : null;
     await promisify((done) => req.session.regenerate(done));
     req.session.userId = user.id;
     req.session.epoch = epoch;
+    req.session.authMethod = method;
     await promisify((done) => req.session.save(done));
     await accounts.rememberSession(user.id, req.sessionID);
     if (replaced) deps.onSignOut([replaced]);
   };
 
+  /** Deletes the person's ended sessions but `keep`, and disconnects their sockets on every replica. */
+  const endSessions = async (userId: string, sessionIds: string[], keep?: string) => {
+    await Promise.all(sessionIds.filter((id) => id !== keep).map((id) => deps.destroySession(id)));
+    deps.disconnectPerson(userId, keep);
+  };
+
+  /**
+   * The name just got its first protection, which ended every session of the person: this one,
+   * which set it, stays (on the new epoch) and counts as signed in with what it set.
+   */
+  const keepOnlyThisSession = async (req: Request, userId: string, ended: EndedSessions, method: SignInMethod) => {
+    req.session.epoch = ended.sessionEpoch;
+    req.session.authMethod = method;
+    await promisify((done) => req.session.save(done));
+    await accounts.rememberSession(userId, req.sessionID);
+    await endSessions(userId, ended.sessionIds, req.sessionID);
+  };
+
+  const proofOf = (req: Request, currentPassword: string | undefined): OwnershipProof => ({ currentPassword, method: req.session.authMethod });
+
   const signIn = async (req: Request) => {
     const form = parse(signInForm, req.body);
-    const { user, sessionEpoch } = await accounts.signIn(form.name, form.password);
-    await startSession(req, user, sessionEpoch);
+    const { user, sessionEpoch, method, ended } = await accounts.signIn(form.name, form.password);
+    if (ended) await endSessions(user.id, ended.sessionIds);
+    await startSession(req, user, sessionEpoch, method);
     return user;
   };
 
@@ -104,11 +131,11 @@ export function createAuth(deps: AuthDeps) {
     deps.onSignOut([sessionID]);
   };
 
+  // Only the last sessions are remembered: older ones are refused by their epoch, and their
+  // sockets reached through the person's channel.
   const signOutEverywhere = async (req: Request) => {
     const user = await requireUser(req);
-    const sessionIds = [...new Set([...(await accounts.endSessions(user.id)), req.sessionID])];
-    await Promise.all(sessionIds.map((id) => deps.destroySession(id)));
-    deps.onSignOut(sessionIds);
+    await endSessions(user.id, [...new Set([...(await accounts.endSessions(user.id)), req.sessionID])]);
   };
 
   const router = express.Router();
@@ -168,33 +195,40 @@ export function createAuth(deps: AuthDeps) {
   router.put('/api/password', deps.signInLimiter, async (req, res) => {
     const user = await requireUser(req);
     const form = parse(passwordForm, req.body);
-    await accounts.setPassword(user.id, form.password, form.currentPassword);
+    const ended = await accounts.setPassword(user.id, form.password, proofOf(req, form.currentPassword));
+    if (ended) await keepOnlyThisSession(req, user.id, ended, 'password');
     res.json(await accounts.protection(user.id));
   });
 
   router.delete('/api/password', deps.signInLimiter, async (req, res) => {
     const user = await requireUser(req);
-    await accounts.removePassword(user.id, parse(currentPasswordForm, req.body).currentPassword);
+    await accounts.removePassword(user.id, proofOf(req, parse(currentPasswordForm, req.body).currentPassword));
     res.json(await accounts.protection(user.id));
   });
 
-  router.post('/api/passkeys/options', async (req, res) => {
+  router.post('/api/passkeys/options', deps.signInLimiter, async (req, res) => {
     const user = await requireUser(req);
+    await accounts.mayAddPasskey(user.id, proofOf(req, parse(currentPasswordForm, req.body).currentPassword));
     const options = await passkeys.registrationOptions(user.id, relyingParty(req));
     req.session.passkeyChallenge = options.challenge;
     res.json(options);
   });
 
-  router.post('/api/passkeys', async (req, res) => {
+  // The proof is checked again here: the options step only spares the authenticator a refused ceremony.
+  router.post('/api/passkeys', deps.signInLimiter, async (req, res) => {
     const user = await requireUser(req);
     const challenge = takeChallenge(req);
-    await passkeys.register(user.id, parse(ceremonyAnswer, req.body).response, challenge, relyingParty(req));
+    const form = parse(registrationAnswer, req.body);
+    const ended = await accounts.addPasskey(user.id, proofOf(req, form.currentPassword), () =>
+      passkeys.register(user.id, form.response, challenge, relyingParty(req)),
+    );
+    if (ended) await keepOnlyThisSession(req, user.id, ended, 'passkey');
     res.status(201).json(await accounts.protection(user.id));
   });
 
-  router.delete('/api/passkeys/:id', async (req, res) => {
+  router.delete('/api/passkeys/:id', deps.signInLimiter, async (req, res) => {
     const user = await requireUser(req);
-    await accounts.removePasskey(user.id, String(req.params.id));
+    await accounts.removePasskey(user.id, String(req.params.id), proofOf(req, parse(currentPasswordForm, req.body).currentPassword));
     res.json(await accounts.protection(user.id));
   });
 
@@ -212,7 +246,7 @@ export function createAuth(deps: AuthDeps) {
     const challenge = takeChallenge(req);
     if (!userId) throw new ChatError('PASSKEY_FAILED', 'The passkey was not accepted: start again');
     const { user, sessionEpoch } = await passkeys.authenticate(userId, parse(ceremonyAnswer, req.body).response, challenge, relyingParty(req));
-    await startSession(req, user, sessionEpoch);
+    await startSession(req, user, sessionEpoch, 'passkey');
     res.status(201).json({ user, server: deps.serverInfo() });
   });
 

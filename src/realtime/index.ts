@@ -6,8 +6,8 @@ import type { Config } from '../config';
 import type { Limiters } from '../lib/limiters';
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
-import { authenticateSockets } from './auth';
-import { sessionChannel, type ChatIO, type ChatSocket } from './channels';
+import { authenticateSockets, stillSignedIn, type SessionUser } from './auth';
+import { personChannel, sessionChannel, type ChatIO, type ChatSocket } from './channels';
 import { requestListener, type RequestListener } from './handler';
 import { createRoomHeads } from './heads';
 import { messageHandlers } from './messages';
@@ -15,11 +15,13 @@ import { createPresence, type Presence } from './presence';
 import { roomHandlers, roomLimiters } from './rooms';
 import { typingHandlers, typingLimiter } from './typing';
 
-export { roomChannel, sessionChannel, type ChatIO } from './channels';
+export { personChannel, roomChannel, sessionChannel, type ChatIO } from './channels';
 
 export interface RealtimeDeps {
   chat: ChatService;
   logger: Logger;
+  /** Who a session is for while it is valid (its epoch is current), else null. */
+  sessionUser: SessionUser;
   /** The same express-session middleware the HTTP app uses. */
   sessionMiddleware: RequestHandler;
   serverInfo: () => ServerInfo;
@@ -84,12 +86,14 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps) {
   sessionSweep.unref();
 
   io.on('connection', (socket: ChatSocket) => {
+    socket.join([sessionChannel(socket.data.sessionId), personChannel(socket.data.user.id)]);
+    // No request is handled before the session is confirmed in the channels that end it.
+    const signedIn = stillSignedIn(socket, deps.sessionUser);
     socket.use((_packet, next) => {
       const expiresAt = socket.data.sessionExpiresAt;
       if (expiresAt !== null && expiresAt <= Date.now()) socket.disconnect(true);
-      else next();
+      else void signedIn.then((stays) => stays && next());
     });
-    socket.join(sessionChannel(socket.data.sessionId));
     socket.emit('welcome', { user: socket.data.user, server: deps.serverInfo() });
 
     const context: HandlerContext = {

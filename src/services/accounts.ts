@@ -30,6 +30,22 @@ export interface AccountOptions {
 
 export const isProtected = (user: Pick<UserRecord, 'passwordHash' | 'passkeys'>) => user.passwordHash !== null || user.passkeys.length > 0;
 
+/** How a session was signed in: with only the name (of an unprotected name), its password or a passkey. */
+export type SignInMethod = 'name' | 'password' | 'passkey';
+
+/** What a session shows to change a protected name's protection. */
+export interface OwnershipProof {
+  currentPassword?: string;
+  /** How the asking session was signed in (unknown for sessions older than this field). */
+  method?: SignInMethod;
+}
+
+/** Sessions ended by raising the person's epoch: the new epoch, and the remembered sessions to delete. */
+export interface EndedSessions {
+  sessionEpoch: number;
+  sessionIds: string[];
+}
+
 /** Same letters apart from case: the same person's name, not a lookalike of it. */
 const sameSpelling = (a: string, b: string) => normalizeName(a).toLocaleLowerCase('und') === normalizeName(b).toLocaleLowerCase('und');
 
@@ -39,9 +55,46 @@ export function createAccountService(store: Store, options: AccountOptions) {
 
   const checkPassword = async (user: UserRecord, candidate: string) => {
     if (!user.passwordHash) throw new ChatError('NAME_PROTECTED', `“${user.name}” is protected by a passkey: use “Sign in with a passkey”`);
-    if (await verify(user.passwordHash, candidate).catch(() => false)) return;
+    // A point is taken before verifying and given back for the right password: while the name is
+    // locked even the right one is refused (else the lockout only slows a guesser down), and
+    // guesses sent all at once cannot all reach verify before the first wrong one counts.
     if (!(await allowed(wrongPasswords, user.id))) throw new ChatError('RATE_LIMITED', 'Too many wrong passwords for this name; try again in 15 minutes');
+    if (await verify(user.passwordHash, candidate).catch(() => false)) {
+      await wrongPasswords.reward(user.id, 1).catch(() => {});
+      return;
+    }
     throw new ChatError('WRONG_PASSWORD', 'Wrong password for this name');
+  };
+
+  /**
+   * A protected name's protection changes only for whoever proves to own it: its current password
+   * when it has one, else a session signed in with a passkey (or a password since removed). An
+   * unprotected name needs no proof: whoever protects it first owns it.
+   */
+  const proveOwnership = async (user: UserRecord, proof: OwnershipProof) => {
+    if (user.passwordHash) return checkPassword(user, proof.currentPassword ?? '');
+    if (user.passkeys.length > 0 && proof.method !== 'passkey' && proof.method !== 'password') {
+      throw new ChatError('NAME_PROTECTED', `Sign in again with a passkey of “${user.name}” to change its protection`);
+    }
+  };
+
+  /**
+   * Runs `change` on the name's protection once the owner is proven. When it is the name's first
+   * protection, every session of the person ends (whoever entered the open name before must not
+   * stay); the caller keeps its own with the returned epoch and ends the others.
+   */
+  const changeProtection = async (userId: string, proof: OwnershipProof, change: (user: UserRecord) => Promise<unknown>) => {
+    const user = await requireUser(userId);
+    await proveOwnership(user, proof);
+    await change(user);
+    // After the change, not before: until then anyone could still enter the open name anew.
+    return isProtected(user) ? null : endAll(userId);
+  };
+
+  const endAll = async (userId: string): Promise<EndedSessions> => {
+    const ended = await store.users.endSessions(userId);
+    if (!ended) throw new ChatError('UNAUTHORIZED', 'Sign in again');
+    return ended;
   };
 
   const parsePassword = (raw: unknown) => {
@@ -57,8 +110,14 @@ export function createAccountService(store: Store, options: AccountOptions) {
   };
 
   return {
-    /** Signs in under `rawName`; a password given for an unclaimed name becomes its protection. */
-    async signIn(rawName: unknown, rawPassword?: string): Promise<{ user: UserDTO; sessionEpoch: number }> {
+    /**
+     * Signs in under `rawName`; a password given for an unclaimed name becomes its protection, and
+     * then every other session of that person ends (`ended`).
+     */
+    async signIn(
+      rawName: unknown,
+      rawPassword?: string,
+    ): Promise<{ user: UserDTO; sessionEpoch: number; method: SignInMethod; ended: EndedSessions | null }> {
       const parsed = displayName.safeParse(rawName);
       if (!parsed.success) throw new ChatError('INVALID_NAME', firstIssue(parsed.error));
       const name = parsed.data;
@@ -73,7 +132,7 @@ export function createAccountService(store: Store, options: AccountOptions) {
         }
         await checkPassword(user, given);
         await store.users.touch(user.id);
-        return { user: options.toUser(user), sessionEpoch: user.sessionEpoch };
+        return { user: options.toUser(user), sessionEpoch: user.sessionEpoch, method: 'password', ended: null };
       }
       if (given === undefined && options.requireProtection) {
         throw new ChatError(
@@ -84,8 +143,10 @@ export function createAccountService(store: Store, options: AccountOptions) {
       const newPassword = given === undefined ? undefined : parsePassword(given);
       user ??= await store.users.findOrCreateByName(name);
       await store.users.touch(user.id);
-      if (newPassword !== undefined) user = (await store.users.setPassword(user.id, await hash(newPassword))) ?? user;
-      return { user: options.toUser(user), sessionEpoch: user.sessionEpoch };
+      if (newPassword === undefined) return { user: options.toUser(user), sessionEpoch: user.sessionEpoch, method: 'name', ended: null };
+      user = (await store.users.setPassword(user.id, await hash(newPassword))) ?? user;
+      const ended = await endAll(user.id);
+      return { user: options.toUser(user), sessionEpoch: ended.sessionEpoch, method: 'password', ended };
     },
 
     /** The user of a session, or null when it was ended ("sign out everywhere") or the user is gone. */
@@ -104,31 +165,38 @@ export function createAccountService(store: Store, options: AccountOptions) {
       };
     },
 
-    /** Sets or changes the password; changing one needs the current one. */
-    async setPassword(userId: string, rawPassword: unknown, currentPassword: unknown) {
-      const user = await requireUser(userId);
+    /** Sets or changes the password (see `changeProtection` for who may). */
+    async setPassword(userId: string, rawPassword: unknown, proof: OwnershipProof) {
       const newPassword = parsePassword(rawPassword);
-      if (user.passwordHash) await checkPassword(user, typeof currentPassword === 'string' ? currentPassword : '');
-      await store.users.setPassword(userId, await hash(newPassword));
+      return changeProtection(userId, proof, async () => store.users.setPassword(userId, await hash(newPassword)));
     },
 
-    async removePassword(userId: string, currentPassword: unknown) {
+    async removePassword(userId: string, proof: OwnershipProof) {
       const user = await requireUser(userId);
       if (!user.passwordHash) return;
-      await checkPassword(user, typeof currentPassword === 'string' ? currentPassword : '');
+      await checkPassword(user, proof.currentPassword ?? '');
       if (options.requireProtection && user.passkeys.length === 0) {
         throw new ChatError('PROTECTION_REQUIRED', 'This server protects every name: add a passkey before removing the password');
       }
       await store.users.setPassword(userId, null);
     },
 
-    async removePasskey(userId: string, credentialId: string) {
-      const user = await requireUser(userId);
-      if (!user.passkeys.some((p) => p.id === credentialId)) throw new ChatError('PASSKEY_NOT_FOUND', 'No such passkey on this name');
-      if (options.requireProtection && user.passkeys.length === 1 && !user.passwordHash) {
-        throw new ChatError('PROTECTION_REQUIRED', 'This server protects every name: set a password before removing the last passkey');
-      }
-      await store.users.removePasskey(userId, credentialId);
+    /** Refuses early, before the browser asks its authenticator, a passkey `addPasskey` would refuse. */
+    async mayAddPasskey(userId: string, proof: OwnershipProof) {
+      await proveOwnership(await requireUser(userId), proof);
+    },
+
+    /** Adds a passkey through `register` (the verified WebAuthn ceremony) once the owner is proven. */
+    addPasskey: (userId: string, proof: OwnershipProof, register: () => Promise<unknown>) => changeProtection(userId, proof, register),
+
+    async removePasskey(userId: string, credentialId: string, proof: OwnershipProof) {
+      await changeProtection(userId, proof, async (user) => {
+        if (!user.passkeys.some((p) => p.id === credentialId)) throw new ChatError('PASSKEY_NOT_FOUND', 'No such passkey on this name');
+        if (options.requireProtection && user.passkeys.length === 1 && !user.passwordHash) {
+          throw new ChatError('PROTECTION_REQUIRED', 'This server protects every name: set a password before removing the last passkey');
+        }
+        await store.users.removePasskey(userId, credentialId);
+      });
     },
 
     /** The id of the user with this name (looked up by skeleton), for a passkey sign-in. */
@@ -144,22 +212,18 @@ export function createAccountService(store: Store, options: AccountOptions) {
     touch: (userId: string) => store.users.touch(userId),
 
     /**
-     * Deletes unprotected accounts idle since `before`, a batch at a time; returns the sessions
-     * they had, which the caller ends. Protected names never expire.
+     * Deletes unprotected accounts idle since `before`, a batch at a time; returns who they were and
+     * the sessions they had, which the caller ends. Protected names never expire.
      */
-    async expireIdle(before: Date): Promise<{ users: number; sessionIds: string[] }> {
+    async expireIdle(before: Date): Promise<{ users: number; userIds: string[]; sessionIds: string[] }> {
       const removed = await store.users.deleteIdleUnprotected(before, 500);
-      return { users: removed.length, sessionIds: removed.flatMap((r) => r.sessionIds) };
+      return { users: removed.length, userIds: removed.map((r) => r.id), sessionIds: removed.flatMap((r) => r.sessionIds) };
     },
 
     rememberSession: (userId: string, sessionId: string) => store.users.addSession(userId, sessionId),
     forgetSession: (userId: string, sessionId: string) => store.users.removeSession(userId, sessionId),
 
     /** "Sign out everywhere": every session of this person ends; returns the ones to delete. */
-    async endSessions(userId: string): Promise<string[]> {
-      const ended = await store.users.endSessions(userId);
-      if (!ended) throw new ChatError('UNAUTHORIZED', 'Sign in again');
-      return ended.sessionIds;
-    },
+    endSessions: async (userId: string): Promise<string[]> => (await endAll(userId)).sessionIds,
   };
 }

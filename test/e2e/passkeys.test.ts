@@ -78,15 +78,24 @@ test('a person adds a passkey, the name is then protected, the passkey signs the
   await context.close();
 });
 
-test('a password set in the dialog protects the name; the login form takes it', async () => {
+test('a password set in the dialog protects the name; a passkey is then added only with it; the login form takes it', async () => {
   const name = uniqueId('Pw');
-  const { context, page } = await openWithAuthenticator();
+  const { context, page, credentials } = await openWithAuthenticator();
   await signInByName(page, name);
   await connected(page);
   await page.getByRole('button', { name: 'Protect name' }).click();
   await page.getByLabel('New password').fill('a very good password');
   await page.getByRole('button', { name: 'Save password' }).click();
   await see(page.getByText('Password saved: your name is protected'));
+
+  // Whoever finds this session open cannot add a passkey of their own to the name.
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await see(page.getByRole('alert').getByText('Wrong password for this name'));
+  expect(await credentials()).toHaveLength(0); // refused before the authenticator was asked
+  await page.getByLabel('Current password').fill('a very good password');
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await see(page.getByText('Passkey added: your name is protected'));
+  expect((await app.store.users.findByName(name))!.passkeys).toHaveLength(1);
   await page.getByRole('button', { name: 'Sign out everywhere' }).click();
   await page.waitForURL('**/login');
   await page.getByLabel('Your name').fill(name);

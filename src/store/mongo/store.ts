@@ -151,7 +151,14 @@ function createStore(
       addSession: (id, sessionId) =>
         guard(async () => {
           if (!isId(id)) return;
-          await User.updateOne({ _id: id }, { $push: { sessionIds: { $each: [sessionId], $slice: -MAX_TRACKED_SESSIONS } } }, { timestamps: false });
+          const after = await User.findOneAndUpdate(
+            { _id: id },
+            { $push: { sessionIds: { $each: [sessionId], $slice: -MAX_TRACKED_SESSIONS } } },
+            { returnDocument: 'after', timestamps: false },
+          ).lean<Pick<UserDoc, 'sessionIds'>>();
+          // FerretDB 1.x ignores $slice: the list would grow with every sign-in.
+          const excess = (after?.sessionIds ?? []).slice(0, -MAX_TRACKED_SESSIONS);
+          if (excess.length > 0) await User.updateOne({ _id: id }, { $pullAll: { sessionIds: excess } }, { timestamps: false });
         }),
       removeSession: (id, sessionId) =>
         guard(async () => {
