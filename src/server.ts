@@ -101,7 +101,10 @@ export async function createChatServer({ config, store, broker, logger }: ChatSe
       (keepSessionId === undefined ? sockets : sockets.except(sessionChannel(keepSessionId))).disconnectSockets(true);
     },
     onUserUpdated: (user) => realtime.userUpdated(user),
-    routes: [createClusterRoutes({ cluster: { view: (access) => cluster.view(access) }, serverInfo, operatorToken: config.operatorToken })],
+    routes: [
+      ({ currentUser }) =>
+        createClusterRoutes({ cluster: { view: (access) => cluster.view(access) }, serverInfo, currentUser, operatorToken: config.operatorToken }),
+    ],
   });
   // The app must be the server's request listener before Socket.IO attaches, so
   // engine.io can keep /socket.io/ requests away from Express.

@@ -55,6 +55,21 @@ describe('access to the cluster view', () => {
     }
   });
 
+  test('a session ended by "sign out everywhere" is refused like everywhere else, even while its record survives', async () => {
+    // The epoch is raised in the store, as the replica where the person signed out everywhere does;
+    // the session records stay, as they would where deleting them failed or has not happened yet.
+    const ended = async (name: string) => {
+      const { cookie, user } = await signIn(app.url, name);
+      await app.store.users.endSessions(user.id);
+      return cookie;
+    };
+    const res = await get({ cookie: await ended('Gus') });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+    const page = await (await fetch(`${app.url}/cluster`, { headers: { cookie: await ended('Hal') } })).text();
+    expect(page).toContain('data-signed-in="false"');
+  });
+
   test('the page itself loads for anyone (it asks for a sign-in or token when the data is refused)', async () => {
     const res = await fetch(`${app.url}/cluster`);
     expect(res.status).toBe(200);

@@ -1,7 +1,7 @@
 import type { ClusterView } from '../src/shared/cluster';
 import { createMemoryStore } from '../src/store/memory';
 import { BROKER_URLS, BROKERS, brokerEnv, waitFor, type BrokerName } from './helpers/cluster';
-import { connect, expectOk, request, signIn, type ChatClient } from './helpers/client';
+import { connect, expectOk, nextEvent, request, signIn, type ChatClient } from './helpers/client';
 import { startServer, type TestServer } from './helpers/server';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy';
 
@@ -48,7 +48,8 @@ describe.each(BROKERS)('the cluster view over %s', (kind) => {
   test('every replica lists all three, says which one serves the viewer, and shows counts only', async () => {
     const ids = servers.map((s) => s.server.cluster.id).sort();
     for (const [index, server] of servers.entries()) {
-      const view = await untilView(index, (v) => v.replicas.length === 3, 'three replicas');
+      // A replica's first figures may predate its broker channel (RabbitMQ opens it after connecting).
+      const view = await untilView(index, (v) => v.replicas.length === 3 && v.replicas.every((r) => r.broker.connected), 'three replicas, linked');
       expect(view.replicas.map((r) => r.id).sort()).toEqual(ids);
       expect(view.servedBy).toBe(server.server.cluster.id);
       expect(view.access).toBe('member');
@@ -120,6 +121,48 @@ describe.each(BROKERS)('the cluster view over %s', (kind) => {
     } finally {
       await E.close();
       await proxy.close();
+    }
+  });
+});
+
+/** The count and sum of a replica's chat_message_delivery_seconds on one broker, read from its /metrics. */
+async function deliveries(server: TestServer, kind: BrokerName): Promise<{ count: number; sum: number }> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const read = (suffix: string) => Number(new RegExp(`^chat_message_delivery_seconds_${suffix}\\{broker="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { count: read('count'), sum: read('sum') };
+}
+
+describe.each(BROKERS)('message delivery time over %s', (kind) => {
+  test('a message sent on one replica is timed once on the other, from its createdAt; the sender does not time its own', async () => {
+    const env = brokerEnv(kind);
+    const store = createMemoryStore();
+    const [A, B] = (await Promise.all([startServer({ env, store }), startServer({ env, store })])) as [TestServer, TestServer];
+    const sockets: ChatClient[] = [];
+    try {
+      for (const [server, name] of [[A, 'Ann'], [B, 'Ben']] as const) sockets.push(await connect(server.url, (await signIn(server.url, name)).cookie));
+      const [ann, ben] = sockets as [ChatClient, ChatClient];
+      const general = expectOk(await request(ann, 'room:list')).rooms[0]!.id;
+      for (const socket of sockets) expectOk(await request(socket, 'room:join', { roomId: general }));
+      await waitFor(() => A.server.cluster.view('member').replicas.length === 2 && B.server.cluster.view('member').replicas.length === 2, 'the replicas to see each other');
+      const before = { A: await deliveries(A, kind), B: await deliveries(B, kind) };
+
+      const arrived = nextEvent(ben, 'message', (m) => m.text === 'timed across');
+      const sentAt = Date.now();
+      const { message } = expectOk(await request(ann, 'message:send', { roomId: general, text: 'timed across' }));
+      await arrived;
+      // The room's unread notice crosses too (within a second): once Ben has it, nothing more is on its way.
+      await nextEvent(ben, 'rooms:heads', (heads) => (heads[general] ?? 0) >= message.seq);
+      const elapsed = (Date.now() - sentAt) / 1000;
+
+      const after = { A: await deliveries(A, kind), B: await deliveries(B, kind) };
+      expect(after.B.count - before.B.count).toBe(1);
+      expect(after.B.sum - before.B.sum).toBeGreaterThan(0);
+      expect(after.B.sum - before.B.sum).toBeLessThanOrEqual(elapsed);
+      expect(after.A).toEqual(before.A);
+    } finally {
+      for (const socket of sockets) socket.close();
+      await Promise.all([A.close(), B.close()]);
+      await store.close();
     }
   });
 });

@@ -50,7 +50,7 @@ describe('JSON logs in production', () => {
   });
 });
 
-test('on a terminal in development the start-up log is human-readable, not JSON', async () => {
+test('on a terminal in development the logs are human-readable, not JSON, and a request still carries replica, person and request id', async () => {
   const port = await freePort();
   const main = path.resolve(__dirname, '..', 'dist', 'main.js');
   // `script` gives the process a pseudo-terminal, as a developer's shell would.
@@ -59,20 +59,45 @@ test('on a terminal in development the start-up log is human-readable, not JSON'
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
-  try {
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('chat listening')) resolve();
-      });
-      child.once('exit', () => reject(new Error(`exited early:\n${output}`)));
+  const waitForOutput = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${text}" in:\n${output}`)), 15_000);
+      const check = () => {
+        if (!output.includes(text)) return;
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve();
+      };
+      child.stdout!.on('data', check);
+      check();
     });
-    const line = output.split('\n').find((l) => l.includes('chat listening'))!;
-    expect(line).toContain('INFO');
-    expect(line).toContain('dev-box');
-    expect(line.trimStart().startsWith('{')).toBe(false);
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    await Promise.race([waitForOutput('chat listening'), exited.then(() => Promise.reject(new Error(`exited early:\n${output}`)))]);
+    const url = `http://127.0.0.1:${port}`;
+    const { cookie, user } = await signIn(url, 'Devon');
+    expect((await fetch(`${url}/api/session`, { headers: { cookie, 'x-request-id': 'dev-request-7' } })).status).toBe(200);
+    await waitForOutput('dev-request-7');
+
+    // pino-pretty: a "[time] LEVEL: message" line, then the fields indented below it, coloured.
+    const lines = output.replace(/\x1b\[[0-9;]*m/g, '').split(/\r?\n/);
+    expect(lines.filter((l) => l.trimStart().startsWith('{'))).toEqual([]);
+    const entries: string[][] = [];
+    for (const line of lines) {
+      if (/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] /.test(line)) entries.push([line]);
+      else entries.at(-1)?.push(line.trim());
+    }
+    const listening = entries.find(([first]) => first!.includes('chat listening'))!;
+    expect(listening[0]).toContain('INFO');
+    expect(listening[0]).toContain('dev-box');
+    const requestEntry = entries.find((entry) => entry.includes('reqId: "dev-request-7"'))!;
+    expect(requestEntry[0]).toMatch(/^\[[\d:.]+\] INFO: request$/);
+    expect(requestEntry).toEqual(
+      expect.arrayContaining(['instance: "dev-box"', `userId: "${user.id}"`, 'method: "GET"', 'path: "/api/session"', 'status: 200']),
+    );
   } finally {
     child.kill('SIGTERM');
-    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
+    await exited;
   }
 });

@@ -1,12 +1,14 @@
 import { RedisAdapter } from '@socket.io/redis-adapter';
 import amqp from 'amqplib';
 import { connect as connectNats, Events as NatsEvents } from 'nats';
+import { decode } from 'notepack.io';
 import { createClient } from 'redis';
 import type { ServerOptions } from 'socket.io';
 import { createAdapter as createAmqpAdapter } from './amqp';
 import { ADAPTER_EVENTS } from './events';
 import { createAdapter as createNatsAdapter } from './nats';
 import type { Namespace } from './transport';
+import type { BrokerTraffic } from '../cluster/traffic';
 import type { BrokerKind, Config } from '../config';
 import type { Logger } from '../lib/logger';
 import { redact } from '../lib/redact';
@@ -104,7 +106,7 @@ interface RedisLink {
 class ResilientRedisAdapter extends RedisAdapter {
   private readonly link: { pub: RedisLink; sub: RedisLink };
   /** Broadcasts published and received from other servers (the cluster view and metrics read them). */
-  readonly brokerTraffic = { broadcastsSent: 0, broadcastsReceived: 0 };
+  readonly brokerTraffic: BrokerTraffic = { broadcastsSent: 0, broadcastsReceived: 0 };
 
   constructor(nsp: Namespace, pub: RedisLink, sub: RedisLink, opts: { key: string; requestsTimeout: number }) {
     let report: (error: unknown) => void = () => {};
@@ -135,8 +137,12 @@ class ResilientRedisAdapter extends RedisAdapter {
     const onmessage = self.onmessage.bind(this);
     const ownUid = Buffer.from(self.uid);
     self.onmessage = (pattern, channel, msg) => {
-      if (!msg.subarray(0, ownUid.length + 8).includes(ownUid)) this.brokerTraffic.broadcastsReceived++;
       onmessage(pattern, channel, msg);
+      if (msg.subarray(0, ownUid.length + 8).includes(ownUid)) return;
+      this.brokerTraffic.broadcastsReceived++;
+      const observe = this.brokerTraffic.onBroadcastReceived;
+      // The official adapter decodes privately: a second decode, paid only when someone observes.
+      if (observe) observe((decode(msg) as [uid: string, packet: unknown])[1]);
     };
   }
 

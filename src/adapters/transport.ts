@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { decode, encode } from 'notepack.io';
 import { ClusterAdapterWithHeartbeat, MessageType, type ClusterMessage, type ClusterResponse, type Offset, type ServerId } from 'socket.io-adapter';
 import type { Namespace } from 'socket.io';
+import type { BrokerTraffic } from '../cluster/traffic';
 import { ADAPTER_EVENTS } from './events';
 
 /** The namespace Socket.IO passes to an adapter's constructor. */
@@ -59,7 +60,7 @@ export abstract class BrokerTransportAdapter extends ClusterAdapterWithHeartbeat
 
   protected closed = false;
   /** Broadcasts published and received from other servers (the cluster view and metrics read them). */
-  readonly brokerTraffic = { broadcastsSent: 0, broadcastsReceived: 0 };
+  readonly brokerTraffic: BrokerTraffic = { broadcastsSent: 0, broadcastsReceived: 0 };
   private readonly inflight = new Set<Promise<void>>();
   private readonly requestsTimeout: number;
   private readonly roomRequests = new Map<
@@ -165,9 +166,12 @@ export abstract class BrokerTransportAdapter extends ClusterAdapterWithHeartbeat
     } catch (error) {
       return debug('[%s] undecodable message: %s', this.uid, (error as Error).message);
     }
-    if (!isResponse && payload.type === MessageType.BROADCAST && payload.uid !== this.uid) this.brokerTraffic.broadcastsReceived++;
-    if (isResponse) this.onResponse(payload as ClusterResponse);
-    else this.onMessage(payload as ClusterMessage);
+    if (isResponse) return this.onResponse(payload as ClusterResponse);
+    this.onMessage(payload as ClusterMessage);
+    if (payload.type === MessageType.BROADCAST && payload.uid !== this.uid) {
+      this.brokerTraffic.broadcastsReceived++;
+      this.brokerTraffic.onBroadcastReceived?.(payload.data.packet);
+    }
   }
 
   /** Sends the goodbye and waits until everything in flight was handed to the broker client. */

@@ -30,6 +30,8 @@ let token = sessionStorage.getItem(TOKEN_KEY);
 let previous = new Map<string, ReplicaFigures>();
 let drawnIds = '';
 let timer: number | undefined;
+/** Polls started so far: a token typed in mid-request starts a new one, and only the newest schedules the next. */
+let polls = 0;
 
 tokenForm.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -47,8 +49,11 @@ byId('cluster-forget-token', HTMLButtonElement).addEventListener('click', () => 
   void poll();
 });
 
+/** Asks once a second, counted from the start of each request, so a slow answer never stretches the interval. */
 async function poll(): Promise<void> {
   window.clearTimeout(timer);
+  const own = ++polls;
+  const started = performance.now();
   try {
     const response = await fetch('/api/cluster', {
       headers: token ? { authorization: `Bearer ${token}` } : {},
@@ -65,7 +70,8 @@ async function poll(): Promise<void> {
     setLive('lost', 'Reconnecting…');
     errorBox.textContent = `No answer from the cluster (${error instanceof Error ? error.message : String(error)}); retrying`;
   }
-  timer = window.setTimeout(() => void poll(), POLL_MS);
+  if (own !== polls) return;
+  timer = window.setTimeout(() => void poll(), Math.max(0, started + POLL_MS - performance.now()));
 }
 
 async function errorMessage(response: Response): Promise<string> {

@@ -7,6 +7,7 @@ import type { Metrics } from '../lib/metrics';
 import { roomChannel, type ChatIO } from '../realtime';
 import type { ClusterView, ReplicaFigures } from '../shared/cluster';
 import type { Store } from '../store/types';
+import { observeMessageDelivery } from './delivery';
 import { createSampler } from './figures';
 import { ReplicaRegistry } from './registry';
 import { replicaFigures } from './schema';
@@ -105,8 +106,9 @@ export function createClusterExchange(deps: ClusterDeps): ClusterExchange {
     registry.update(parsed.data);
     // Clocks of different hosts may disagree a little: negative times are skew, not latency.
     const crossing = (Date.now() - parsed.data.sampledAt) / 1000;
-    if (crossing >= 0) deps.metrics.brokerDelivery.observe({ broker: deps.broker.kind }, crossing);
+    if (crossing >= 0) deps.metrics.figuresCrossing.observe({ broker: deps.broker.kind }, crossing);
   });
+  observeMessageDelivery(nsp.adapter, (seconds) => deps.metrics.messageDelivery.observe({ broker: deps.broker.kind }, seconds));
   io.on('cluster:leave', (replicaId: unknown) => {
     if (typeof replicaId === 'string') registry.remove(replicaId);
   });

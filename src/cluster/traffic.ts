@@ -9,6 +9,12 @@ import type { Adapter } from 'socket.io-adapter';
 export interface BrokerTraffic {
   broadcastsSent: number;
   broadcastsReceived: number;
+  /**
+   * Called with each broadcast packet received from another server (`{ type, data: [event, ...args], nsp }`),
+   * right after the adapter handed it to this server's sockets. The adapters know nothing of what the
+   * packets mean: whoever sets this (the delivery metric) interprets them.
+   */
+  onBroadcastReceived?: ((packet: unknown) => void) | undefined;
 }
 
 /** The adapter's counters, or null for the in-process adapter (nothing crosses a broker). */

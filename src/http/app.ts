@@ -45,8 +45,8 @@ export interface AppDeps {
   destroySession: (sessionId: string) => Promise<void>;
   /** Called after a profile photo change, to tell everyone online. */
   onUserUpdated: (user: UserDTO) => void;
-  /** Routers of other features (the cluster view), mounted after the session middleware. */
-  routes?: RequestHandler[];
+  /** Routers of other features (the cluster view), mounted after the session middleware; they get `currentUser`. */
+  routes?: ((auth: { currentUser(req: Request): Promise<UserDTO | null> }) => RequestHandler)[];
 }
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -196,7 +196,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
-  for (const routes of deps.routes ?? []) app.use(routes);
+  for (const routes of deps.routes ?? []) app.use(routes(auth));
 
   app.use('/api', (_req, res) => {
     res.status(404).json({ error: { code: 'INVALID_PAYLOAD', message: 'No such API endpoint' } });

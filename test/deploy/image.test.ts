@@ -83,7 +83,7 @@ test('the image: unprivileged user, production settings, port 3000, /uploads, an
   expect(config.Healthcheck?.Test.join(' ')).toContain('/healthz');
 });
 
-test("the image's own command, as its user, serves /healthz, /readyz on MongoDB, and writes photos to /uploads; its HEALTHCHECK tells", async () => {
+test("the image's own command, as its user, serves /healthz, /readyz on MongoDB, writes photos to /uploads, signs in with a password; its HEALTHCHECK tells", async () => {
   const port = await freePort();
   // The environment a `docker run -e ...` would add; everything else is the image's.
   await buildah('config', '--env', `PORT=${port}`, '--env', 'HOST=127.0.0.1', '--env', `MONGO_URL=${ferret.url()}`, '--env', 'SESSION_SECRET=image-test-session-secret-0123456789', container!);
@@ -115,12 +115,24 @@ test("the image's own command, as its user, serves /healthz, /readyz on MongoDB,
   expect(ready.status).toBe('ready');
   expect(ready.checks.store).toEqual({ kind: 'mongodb', ready: true });
 
-  const { cookie } = await signIn(url, 'Ida');
+  const { cookie, user } = await signIn(url, 'Ida');
+  // Both native modules, loaded and used inside the image: sharp decodes the photo...
   const avatarUrl = await uploadPhoto(url, cookie, pngPhoto());
   expect((await fetch(`${url}${avatarUrl}`)).status).toBe(200);
   // The file is in the container's /uploads volume, written by the node user (uid 1000), not root.
   const { stdout: owner } = await run('buildah', ['run', container!, '--', 'stat', '-c', '%U %u', path.posix.join('/uploads', avatarUrl)], { env: BUILDAH_ENV });
   expect(owner.trim()).toBe('node 1000');
+
+  // ...and @node-rs/argon2 hashes a password set through the API, then verifies it at sign-in. Writes
+  // must come from the site's own pages: a browser would send this Origin.
+  const post = (method: string, path: string, body: object, headers: Record<string, string> = {}) =>
+    fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json', origin: url, ...headers }, body: JSON.stringify(body) });
+  const protection = await post('PUT', '/api/password', { password: 'a password hashed in the image' }, { cookie });
+  expect({ status: protection.status, body: await protection.json() }).toMatchObject({ status: 200, body: { password: true } });
+  const wrong = await post('POST', '/api/session', { name: 'Ida', password: 'not the password at all' });
+  expect({ status: wrong.status, body: await wrong.json() }).toMatchObject({ status: 401, body: { error: { code: 'WRONG_PASSWORD' } } });
+  const right = await post('POST', '/api/session', { name: 'Ida', password: 'a password hashed in the image' });
+  expect({ status: right.status, body: await right.json() }).toMatchObject({ status: 201, body: { user: { id: user.id } } });
 
   expect(await exitCodeInImage(healthcheck)).toBe(0);
 });

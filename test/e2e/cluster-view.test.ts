@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
+import type { ClusterView } from '../../src/shared/cluster';
 import { startAppProcess, type AppProcess } from '../helpers/app-process';
 import { connect, expectOk, request, signIn as signInOverHttp, type ChatClient } from '../helpers/client';
 import { BROKERS, brokerEnv, type BrokerName } from '../helpers/cluster';
@@ -9,6 +11,11 @@ import { connected, noLonger, SCREENSHOTS, see, useDatabaseAndBrowser } from './
 
 // The cluster view in a real browser while replicas come and go, on every broker.
 jest.setTimeout(120_000);
+
+/** How often the page asks for the view (src/client/cluster.ts). */
+const POLL_MS = 1000;
+/** Room for a loaded machine on top of the design's own delays. */
+const SLACK_MS = 1500;
 
 // The replicas share one MongoDB-protocol database, as a deployment's do.
 const shared = useDatabaseAndBrowser();
@@ -77,18 +84,60 @@ describe.each(BROKERS)('over %s', (broker: BrokerName) => {
     await mkdir(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, `cluster-${broker}.png`) });
 
-    // Killed without a goodbye: gone within the heartbeat timeout. Added: there within seconds.
+    // The design's bounds, from the cluster's own timing: a killed replica is forgotten once silent for the
+    // heartbeat timeout, a new one is heard within a figures interval, and the page asks once a second.
+    // Slack for a loaded 2-core machine: these are correctness bounds, not benchmarks.
+    const { timeoutMs, intervalMs } = (await page.evaluate(() => fetch('/api/cluster').then((r) => r.json()))) as ClusterView;
+    const bounds = { goneMs: timeoutMs + intervalMs + POLL_MS + SLACK_MS, addedMs: intervalMs + POLL_MS + SLACK_MS };
+
+    // Killed without a goodbye: gone within the heartbeat timeout.
     await third.kill();
+    const killedAt = Date.now();
     await noLonger(row(3));
+    expect(Date.now() - killedAt).toBeLessThanOrEqual(bounds.goneMs);
     await see(page.locator('#cluster-summary').getByText(/^2 replicas/));
+    // Added: there once its /readyz answers and its first figures reach the page.
     await start(4);
+    const readyAt = Date.now();
     await see(row(4));
+    expect(Date.now() - readyAt).toBeLessThanOrEqual(bounds.addedMs);
     await see(page.locator(`#cluster-map g.replica[data-instance="${name(4)}"]`));
     await see(page.locator('#cluster-summary').getByText(/^3 replicas/));
 
     await context.close();
     expect(problems).toEqual([]);
   });
+});
+
+test('the page asks once a second, counted from the start of each request, however slow the answers', async () => {
+  const replica = await startAppProcess(
+    { SESSION_SECRET: randomBytes(24).toString('hex'), LOG_LEVEL: 'warn', MONGO_URL: shared.ferret.url(), INSTANCE_NAME: 'cv-poll' },
+    { waitFor: 'readyz' },
+  );
+  const context = await shared.browser.newContext({ baseURL: replica.url });
+  try {
+    context.setDefaultTimeout(15_000);
+    const page = await context.newPage();
+    await page.goto('/login');
+    await page.getByLabel('Your name').fill('Poller');
+    await page.getByRole('button', { name: 'Join the chat' }).click();
+    await connected(page);
+    // Every answer takes 600 ms: waiting a second after each answer would make it one request per 1.6 s.
+    const starts: number[] = [];
+    await page.route('**/api/cluster', async (route) => {
+      starts.push(Date.now());
+      await sleep(600);
+      await route.continue();
+    });
+    await page.goto('/cluster');
+    await see(page.locator('#cluster-live').getByText('Live'));
+    while (starts.length < 6) await sleep(200);
+    const gaps = starts.slice(1).map((at, i) => at - starts[i]!);
+    expect(gaps.filter((gap) => gap < 900 || gap > 1400)).toEqual([]);
+  } finally {
+    await context.close();
+    await replica.stop();
+  }
 });
 
 /** A dot is on screen for well under a second: wait for it to be attached, by a listener set up before the send. */
