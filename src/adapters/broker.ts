@@ -19,6 +19,12 @@ import { describe, withRetry } from '../lib/retry';
  * composition root (src/main.ts) gets one from `connectBroker` and hands the
  * adapter to `new Server(...)`; /readyz and the page badge read `status()`.
  */
+/**
+ * Longest pause between reconnection attempts once booted: people on a cut-off replica who
+ * only read heal through the resync sent when the link is back, so the link must come back soon.
+ */
+const RECONNECT_MAX_DELAY_MS = 2000;
+
 export interface Broker {
   readonly kind: BrokerKind;
   /** Where it connects, without credentials, for logs and the page badge. */
@@ -55,7 +61,7 @@ async function connectRedis(url: string, config: Config, logger: Logger): Promis
       socket: {
         connectTimeout: 5000,
         // At boot withRetry owns the retries; afterwards node-redis reconnects forever.
-        reconnectStrategy: (retries) => (booted ? Math.min(100 * 2 ** retries, 5000) : false),
+        reconnectStrategy: (retries) => (booted ? Math.min(100 * 2 ** retries, RECONNECT_MAX_DELAY_MS) : false),
       },
     });
     client.on('error', (error: unknown) => {
@@ -162,9 +168,6 @@ function withHeartbeat(url: string): string {
   if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', '5');
   return parsed.toString();
 }
-/** Longest pause between reconnection attempts once booted. */
-const RECONNECT_MAX_DELAY_MS = 5000;
-
 async function connectRabbit(url: string, config: Config, logger: Logger): Promise<Broker> {
   const log = logger.child({ broker: 'rabbitmq' });
   const target = redact(url);
