@@ -20,6 +20,7 @@ import { startAppProcess, type AppProcess } from '../test/helpers/app-process';
 import { expectOk, signIn } from '../test/helpers/client';
 import { startFerretDB, type FerretDB } from '../test/helpers/ferretdb';
 import { uniqueId } from '../test/helpers/net';
+import { pool } from '../test/helpers/pool';
 
 const CLIENTS = Number(process.env.BENCH_PATH_CLIENTS ?? 1000);
 const ROOMS = Number(process.env.BENCH_PATH_ROOMS ?? 10);
@@ -145,20 +146,6 @@ async function startChat(options: { broker: string; replicas: number; mongoUrl?:
   };
 }
 
-/** Runs `count` tasks with at most `parallel` at once. */
-async function pool<T>(count: number, parallel: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(parallel, count) }, async () => {
-      while (next < count) {
-        const i = next++;
-        results[i] = await task(i);
-      }
-    }),
-  );
-  return results;
-}
 
 export interface StepResult {
   rate: number;

@@ -11,6 +11,7 @@ import { connect, expectOk, request, signIn, type ChatClient } from './helpers/c
 import { BROKERS, brokerEnv, waitFor, type BrokerName } from './helpers/cluster';
 import { uniqueId } from './helpers/net';
 import { startServer, type TestServer } from './helpers/server';
+import { pool } from './helpers/pool';
 
 /**
  * Presence as people see it when the chat runs on several replicas (README, "Client protocol":
@@ -109,20 +110,6 @@ const shows = (names: Iterable<string>) => {
   return (p: PresenceDTO) => p.count === wanted.length && JSON.stringify(sortedNames(p)) === JSON.stringify(wanted);
 };
 
-/** Runs `count` tasks with at most `parallel` at once (as bench/chat-path.ts does). */
-async function pool<T>(count: number, parallel: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(parallel, count) }, async () => {
-      while (next < count) {
-        const i = next++;
-        results[i] = await task(i);
-      }
-    }),
-  );
-  return results;
-}
 
 describe.each(BROKERS)('%s: presence across three replicas', (kind: BrokerName) => {
   let replicas: TestServer[] = [];
