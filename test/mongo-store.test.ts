@@ -1,4 +1,4 @@
-import { MongoClient, type Document } from 'mongodb';
+import { MongoClient, ObjectId, type Document } from 'mongodb';
 import pino from 'pino';
 import { silentLogger } from '../src/lib/logger';
 import mongoose from 'mongoose';
@@ -129,6 +129,98 @@ describe('numbering under contention', () => {
       const seqs = results.map((r) => r!.record.seq).sort((a, b) => a - b);
       expect(seqs).toEqual(Array.from({ length: 90 }, (_, i) => round * 90 + i + 1));
     }
+  });
+});
+
+describe('documents written before direct conversations, edits, mentions and read positions', () => {
+  test('read with the new fields defaulted: a room without kind is public, a message without rev never changed', async () => {
+    const url = ferret.url();
+    const store = await open(options({ url }));
+    const db = inspect(url);
+    const author = await store.users.findOrCreateByName('Veteran');
+    // The shapes the previous version wrote.
+    const roomId = new ObjectId();
+    const createdAt = new Date(Date.now() - 60_000);
+    await db.collection('rooms').insertOne({ _id: roomId, name: 'old', nameKey: 'old', headSeq: 2, createdAt, updatedAt: createdAt });
+    const old = [1, 2].map((seq) => ({
+      _id: new ObjectId(),
+      roomId,
+      seq,
+      authorId: new ObjectId(author.id),
+      text: `old ${seq}`,
+      clientId: `old-${seq}`,
+      createdAt,
+    }));
+    await db.collection('messages').insertMany(old);
+
+    const room = await store.rooms.findById(roomId.toHexString());
+    expect(room).toEqual({ id: roomId.toHexString(), name: 'old', createdAt, headSeq: 2, headRev: 0, kind: 'public', members: [] });
+    expect(await store.rooms.count()).toBe(1);
+    expect(await store.rooms.list({ limit: 10 })).toEqual([room]);
+    const other = await store.users.findOrCreateByName('Newcomer');
+    await store.rooms.ensureDirect(author.id, other.id);
+    expect(await store.rooms.count()).toBe(1);
+
+    const defaults = { rev: 0, editedAt: null, deletedAt: null, mentions: [], reactions: [] };
+    const [first] = await store.messages.since(roomId.toHexString(), { afterSeq: 0, limit: 1 });
+    expect(first).toEqual({ id: old[0]!._id.toHexString(), roomId: roomId.toHexString(), seq: 1, authorId: author.id, text: 'old 1', clientId: 'old-1', createdAt, ...defaults });
+    expect(await store.messages.findById(roomId.toHexString(), first!.id)).toEqual(first);
+    expect((await store.messages.page(roomId.toHexString(), { limit: 1 }))[0]).toMatchObject({ seq: 2, ...defaults });
+
+    // A missing rev is rev 0 to a change, too; the room's missing counter starts at 0.
+    const edited = await store.messages.change(roomId.toHexString(), first!.id, 0, { text: 'old 1, edited', editedAt: new Date() });
+    expect(edited).toMatchObject({ text: 'old 1, edited', rev: 1 });
+    expect((await store.rooms.findById(roomId.toHexString()))!.headRev).toBe(1);
+    expect(await store.messages.changedSince(roomId.toHexString(), { fromRev: 1, limit: 10 })).toEqual([edited]);
+  });
+
+  test('the new indexes exist: changes by room and rev, direct conversations by member, one read position per person and room', async () => {
+    const url = ferret.url();
+    await open(options({ url }));
+    const db = inspect(url);
+    const keys = async (collection: string) => (await db.collection(collection).indexes()).map((i) => ({ key: i.key, unique: i.unique ?? false }));
+    expect(await keys('messages')).toContainEqual({ key: { roomId: 1, rev: 1 }, unique: false });
+    expect(await keys('rooms')).toContainEqual({ key: { members: 1 }, unique: false });
+    expect(await keys('reads')).toContainEqual({ key: { userId: 1, roomId: 1 }, unique: true });
+  });
+});
+
+describe('message changes', () => {
+  test('a counter left behind (a lost $inc) is lifted: the new rev is still above the one read', async () => {
+    const url = ferret.url();
+    const store = await open(options({ url }));
+    const author = await store.users.findOrCreateByName('Lag');
+    const room = await store.rooms.create('lag');
+    const [sent] = (await store.messages.append(room.id, [{ authorId: author.id, text: 'a', clientId: 'a' }]))!;
+    let rev = 0;
+    for (let i = 0; i < 3; i += 1) rev = (await store.messages.change(room.id, sent!.record.id, rev, { text: `a${i}` }))!.rev;
+    expect(rev).toBe(3);
+    // As if two of those counter steps had been lost.
+    await inspect(url).collection('rooms').updateOne({ _id: new ObjectId(room.id) }, { $set: { headRev: 1 } });
+    const next = await store.messages.change(room.id, sent!.record.id, rev, { text: 'b' });
+    expect(next!.rev).toBe(4);
+    expect((await store.rooms.findById(room.id))!.headRev).toBe(4);
+    expect((await store.messages.change(room.id, sent!.record.id, 4, { text: 'c' }))!.rev).toBe(5);
+  });
+
+  test('a change is one counter step and one conditional update; a mention for several people is one write', async () => {
+    const url = ferret.url();
+    const store = await open(options({ url }));
+    const [author, ann, ben] = await Promise.all(['Counted', 'Ann', 'Ben'].map((n) => store.users.findOrCreateByName(n)));
+    const room = await store.rooms.create('counted');
+    const [sent] = (await store.messages.append(room.id, [{ authorId: author!.id, text: 'a', clientId: 'a' }]))!;
+    await store.reads.mark(ann!.id, room.id, 0);
+
+    const delta = async (run: () => Promise<unknown>) => {
+      const before = await ferret.commands();
+      await run();
+      const after = await ferret.commands();
+      return Object.fromEntries(Object.entries(after).filter(([k, v]) => v !== (before[k] ?? 0)).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+    };
+    expect(await delta(() => store.messages.change(room.id, sent!.record.id, 0, { text: 'b' }))).toEqual({ findAndModify: 2 });
+    expect(await delta(() => store.reads.addMention(room.id, 1, [ann!.id, ben!.id]))).toEqual({ update: 1 });
+    expect(await delta(() => store.reads.mark(ben!.id, room.id, 0))).toEqual({ findAndModify: 1 });
+    expect(await store.reads.list(ben!.id)).toEqual([{ roomId: room.id, seq: 0, mentions: [1] }]);
   });
 });
 

@@ -1,4 +1,5 @@
-import { DuplicateNameError, type MessageRecord, type Store } from '../src/store/types';
+import { LIMITS } from '../src/shared/protocol';
+import { DuplicateNameError, nameKey, type MessageRecord, type Store } from '../src/store/types';
 
 /**
  * The behaviour every Store must have, run against each implementation
@@ -62,6 +63,18 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
       });
     });
 
+    describe('users: by name key', () => {
+      test('findByNameKeys returns the users whose key is asked, once each, skipping unknown keys', async () => {
+        const ann = await store.users.findOrCreateByName('Ann');
+        const bob = await store.users.findOrCreateByName('Bob');
+        const found = await store.users.findByNameKeys([nameKey('BOB'), nameKey('nobody'), nameKey('ann'), nameKey('Bob')]);
+        expect(found.map((u) => u.id).sort()).toEqual([ann.id, bob.id].sort());
+        expect(found.find((u) => u.id === bob.id)).toEqual(bob);
+        expect(await store.users.findByNameKeys([])).toEqual([]);
+        expect(await store.users.findByNameKeys(['Bob'])).toEqual([]); // a name is not its key
+      });
+    });
+
     describe('users: names that look alike, protection, sessions', () => {
       test('findByName finds a user by skeleton: case, fullwidth and Cyrillic lookalikes meet; it creates nothing', async () => {
         const alice = await store.users.findOrCreateByName('alice');
@@ -119,7 +132,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
     describe('rooms', () => {
       test('create refuses a name taken in any case; ensure returns the existing room', async () => {
         const room = await store.rooms.create('Café');
-        expect(room).toEqual({ id: expect.stringMatching(id), name: 'Café', createdAt: expect.any(Date), headSeq: 0 });
+        expect(room).toEqual({ id: expect.stringMatching(id), name: 'Café', createdAt: expect.any(Date), headSeq: 0, headRev: 0, kind: 'public', members: [] });
         await expect(store.rooms.create('CAFÉ')).rejects.toBeInstanceOf(DuplicateNameError);
         expect(await store.rooms.ensure('café')).toEqual(room);
         const fresh = await store.rooms.ensure('general');
@@ -144,6 +157,65 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
         expect(await store.rooms.list({ limit: 2, after: made[1]! })).toEqual(made.slice(2));
         expect(await store.rooms.list({ limit: 2, after: made[2]! })).toEqual([]);
         expect(await store.rooms.count()).toBe(3);
+      });
+    });
+
+    describe('direct conversations', () => {
+      const people = async () => Promise.all(['Dana', 'Eli', 'Fay'].map((n) => store.users.findOrCreateByName(n)));
+
+      test('ensureDirect creates the conversation of two people once, whichever of them asks', async () => {
+        const [dana, eli] = await people();
+        const first = await store.rooms.ensureDirect(dana!.id, eli!.id);
+        expect(first).toEqual({
+          created: true,
+          room: {
+            id: expect.stringMatching(id),
+            name: '',
+            createdAt: expect.any(Date),
+            headSeq: 0,
+            headRev: 0,
+            kind: 'direct',
+            members: [dana!.id, eli!.id].sort(),
+          },
+        });
+        expect(await store.rooms.ensureDirect(eli!.id, dana!.id)).toEqual({ room: first.room, created: false });
+        expect(await store.rooms.ensureDirect(dana!.id, eli!.id)).toEqual({ room: first.room, created: false });
+        expect(await store.rooms.findById(first.room.id)).toEqual(first.room);
+      });
+
+      test('concurrent first calls, from both sides, create one conversation', async () => {
+        const [dana, eli] = await people();
+        const results = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => (i % 2 ? store.rooms.ensureDirect(dana!.id, eli!.id) : store.rooms.ensureDirect(eli!.id, dana!.id))));
+        expect(new Set(results.map((r) => r.room.id)).size).toBe(1);
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+        expect(await store.rooms.listDirect(dana!.id, 10)).toHaveLength(1);
+      });
+
+      test("listDirect: only the person's conversations, newest first, at most limit; list and count show only public rooms", async () => {
+        const [dana, eli, fay] = await people();
+        const general = await store.rooms.create('general');
+        const danaEli = (await store.rooms.ensureDirect(dana!.id, eli!.id)).room;
+        const eliFay = (await store.rooms.ensureDirect(fay!.id, eli!.id)).room;
+        const danaFay = (await store.rooms.ensureDirect(dana!.id, fay!.id)).room;
+        const later = await store.rooms.create('later');
+        expect(await store.rooms.listDirect(dana!.id, 10)).toEqual([danaFay, danaEli]);
+        expect(await store.rooms.listDirect(eli!.id, 10)).toEqual([eliFay, danaEli]);
+        expect(await store.rooms.listDirect(fay!.id, 1)).toEqual([danaFay]);
+        expect(await store.rooms.listDirect(unknownId, 10)).toEqual([]);
+        expect(await store.rooms.listDirect('not-an-id', 10)).toEqual([]);
+        expect(await store.rooms.list({ limit: 10 })).toEqual([general, later]);
+        expect(await store.rooms.list({ limit: 10, after: general })).toEqual([later]);
+        expect(await store.rooms.count()).toBe(2);
+        // A conversation's key takes no room name, not even one spelled like it.
+        expect((await store.rooms.create(`dm:${danaEli.members.join(':')}`)).kind).toBe('public');
+      });
+
+      test('a direct conversation holds messages like any room', async () => {
+        const [dana, eli] = await people();
+        const { room } = await store.rooms.ensureDirect(dana!.id, eli!.id);
+        const [sent] = (await store.messages.append(room.id, [{ authorId: dana!.id, text: 'psst', clientId: 'd1' }]))!;
+        expect(sent!.record.seq).toBe(1);
+        expect((await store.rooms.ensureDirect(eli!.id, dana!.id)).room.headSeq).toBe(1);
       });
     });
 
@@ -175,6 +247,11 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
               text: 'hello',
               clientId: 'c1',
               createdAt: expect.any(Date),
+              rev: 0,
+              editedAt: null,
+              deletedAt: null,
+              mentions: [],
+              reactions: [],
             },
           },
         ]);
@@ -261,6 +338,196 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
         expect(await store.messages.since(room.id, { afterSeq: sent[7]!.seq, limit: 2 })).toEqual([sent[8], sent[9]]);
         expect(await store.messages.since(room.id, { afterSeq: 11, limit: 5 })).toEqual([]);
         expect(await store.messages.since(unknownId, { afterSeq: 0, limit: 5 })).toEqual([]);
+      });
+    });
+
+    describe('message changes', () => {
+      const setup = async () => {
+        const author = await store.users.findOrCreateByName('Editor');
+        const mentioned = await store.users.findOrCreateByName('Named');
+        const room = await store.rooms.create('edits');
+        const other = await store.rooms.create('elsewhere');
+        const send = async (text: string, roomId = room.id) => {
+          const [appended] = (await store.messages.append(roomId, [{ authorId: author.id, text, clientId: `${roomId}-${text}` }]))!;
+          return appended!.record;
+        };
+        return { author, mentioned, room, other, send };
+      };
+
+      test('append stores the mentions; a new message is unchanged, unedited, undeleted, without reactions', async () => {
+        const { author, mentioned, room } = await setup();
+        const mentions = [{ userId: mentioned.id, text: 'named' }];
+        const [appended] = (await store.messages.append(room.id, [{ authorId: author.id, text: 'hi @named', clientId: 'm1', mentions }]))!;
+        expect(appended!.record).toMatchObject({ text: 'hi @named', rev: 0, editedAt: null, deletedAt: null, mentions, reactions: [] });
+        expect(await store.messages.findById(room.id, appended!.record.id)).toEqual(appended!.record);
+        expect((await store.messages.page(room.id, { limit: 1 }))[0]).toEqual(appended!.record);
+      });
+
+      test("findById: the room's message, or null for another room's, unknown or malformed ids", async () => {
+        const { room, other, send } = await setup();
+        const message = await send('here');
+        expect(await store.messages.findById(room.id, message.id)).toEqual(message);
+        expect(await store.messages.findById(other.id, message.id)).toBeNull();
+        expect(await store.messages.findById(room.id, unknownId)).toBeNull();
+        expect(await store.messages.findById(room.id, 'nope')).toBeNull();
+        expect(await store.messages.findById('nope', message.id)).toBeNull();
+      });
+
+      test('of simultaneous changes from one rev exactly one lands, and what it wrote is what is stored', async () => {
+        const { author, room, send } = await setup();
+        for (let round = 0; round < 5; round += 1) {
+          const message = await send(`race ${round}`);
+          const reactions = ['👍', '❤️', '🎉', '👀'].map((emoji) => [{ emoji, userId: author.id }]);
+          const results = await Promise.all(reactions.map((r) => store.messages.change(room.id, message.id, 0, { reactions: r })));
+          const landed = results.filter((r) => r !== null);
+          expect(landed).toHaveLength(1);
+          expect((await store.messages.findById(room.id, message.id))!.reactions).toEqual(landed[0]!.reactions);
+        }
+      });
+
+      test("change applies while the rev is the one read, with a rev above it from the room's counter", async () => {
+        const { author, mentioned, room, send } = await setup();
+        const message = await send('first');
+        const editedAt = new Date();
+        const mentions = [{ userId: mentioned.id, text: 'Named' }];
+        const edited = await store.messages.change(room.id, message.id, 0, { text: 'second @Named', mentions, editedAt });
+        expect(edited).toEqual({ ...message, text: 'second @Named', mentions, editedAt, rev: expect.any(Number) });
+        expect(edited!.rev).toBeGreaterThan(0);
+        expect((await store.rooms.findById(room.id))!.headRev).toBeGreaterThanOrEqual(edited!.rev);
+        expect(await store.messages.findById(room.id, message.id)).toEqual(edited);
+
+        const reactions = [{ emoji: '👍', userId: author.id }, { emoji: '🎉', userId: mentioned.id }];
+        const reacted = await store.messages.change(room.id, message.id, edited!.rev, { reactions });
+        expect(reacted).toEqual({ ...edited, reactions, rev: expect.any(Number) });
+        expect(reacted!.rev).toBeGreaterThan(edited!.rev);
+
+        const deletedAt = new Date();
+        const deleted = await store.messages.change(room.id, message.id, reacted!.rev, { text: '', mentions: [], reactions: [], deletedAt });
+        expect(deleted).toEqual({ ...reacted, text: '', mentions: [], reactions: [], deletedAt, rev: expect.any(Number) });
+        expect(deleted!.rev).toBeGreaterThan(reacted!.rev);
+        expect(await store.messages.page(room.id, { limit: 5 })).toEqual([deleted]);
+        expect(await store.messages.since(room.id, { afterSeq: 0, limit: 5 })).toEqual([deleted]);
+        expect((await store.rooms.findById(room.id))!.headRev).toBeGreaterThanOrEqual(deleted!.rev);
+        expect((await store.rooms.findById(room.id))!.headSeq).toBe(1); // changes take no seq
+      });
+
+      test('a change from a rev that is not current any more writes nothing and returns null; so do unknown ids', async () => {
+        const { room, other, send } = await setup();
+        const message = await send('mine');
+        const edited = await store.messages.change(room.id, message.id, 0, { text: 'edited', editedAt: new Date() });
+        expect(await store.messages.change(room.id, message.id, 0, { text: 'stale' })).toBeNull();
+        expect(await store.messages.change(room.id, message.id, edited!.rev + 5, { text: 'future' })).toBeNull();
+        expect(await store.messages.findById(room.id, message.id)).toEqual(edited);
+        expect(await store.messages.change(other.id, message.id, edited!.rev, { text: 'wrong room' })).toBeNull();
+        expect(await store.messages.change(room.id, unknownId, 0, { text: 'x' })).toBeNull();
+        expect(await store.messages.change(unknownId, message.id, edited!.rev, { text: 'x' })).toBeNull();
+        expect(await store.messages.change('nope', 'nope', 0, { text: 'x' })).toBeNull();
+        expect(await store.messages.findById(room.id, message.id)).toEqual(edited);
+      });
+
+      test('revs grow per room across messages; changedSince: from a rev (inclusive), by rev, limited', async () => {
+        const { room, other, send } = await setup();
+        const [a, b, c] = [await send('a'), await send('b'), await send('c')];
+        await send('never changed');
+        const elsewhere = await send('o', other.id);
+        await store.messages.change(other.id, elsewhere.id, 0, { text: 'o2' });
+        // Changed in the order c, a, c, b.
+        const c1 = (await store.messages.change(room.id, c.id, 0, { text: 'c1' }))!;
+        const a1 = (await store.messages.change(room.id, a.id, 0, { text: 'a1' }))!;
+        const c2 = (await store.messages.change(room.id, c.id, c1.rev, { text: 'c2' }))!;
+        const b1 = (await store.messages.change(room.id, b.id, 0, { text: 'b1' }))!;
+        expect([c1.rev, a1.rev, c2.rev, b1.rev]).toEqual([...[c1.rev, a1.rev, c2.rev, b1.rev]].sort((x, y) => x - y));
+        expect(new Set([c1.rev, a1.rev, c2.rev, b1.rev]).size).toBe(4);
+        expect((await store.rooms.findById(room.id))!.headRev).toBe(b1.rev);
+
+        expect(await store.messages.changedSince(room.id, { fromRev: 1, limit: 10 })).toEqual([a1, c2, b1]);
+        expect(await store.messages.changedSince(room.id, { fromRev: c2.rev, limit: 10 })).toEqual([c2, b1]);
+        expect(await store.messages.changedSince(room.id, { fromRev: a1.rev, limit: 1 })).toEqual([a1]);
+        expect(await store.messages.changedSince(room.id, { fromRev: b1.rev + 1, limit: 10 })).toEqual([]);
+        expect(await store.messages.changedSince(unknownId, { fromRev: 1, limit: 10 })).toEqual([]);
+        expect(await store.messages.changedSince('nope', { fromRev: 1, limit: 10 })).toEqual([]);
+      });
+    });
+
+    describe('read positions', () => {
+      const setup = async () => {
+        const [ann, ben, cal] = await Promise.all(['Ann', 'Ben', 'Cal'].map((n) => store.users.findOrCreateByName(n)));
+        const [lobby, den] = [await store.rooms.create('lobby'), await store.rooms.create('den')];
+        return { ann: ann!.id, ben: ben!.id, cal: cal!.id, lobby: lobby.id, den: den.id };
+      };
+
+      test('mark moves the position up, never back; list returns each room of the person', async () => {
+        const { ann, ben, lobby, den } = await setup();
+        expect(await store.reads.list(ann)).toEqual([]);
+        expect(await store.reads.mark(ann, lobby, 5)).toEqual({ roomId: lobby, seq: 5, mentions: [] });
+        expect(await store.reads.mark(ann, lobby, 3)).toEqual({ roomId: lobby, seq: 5, mentions: [] });
+        expect(await store.reads.mark(ann, lobby, 8)).toEqual({ roomId: lobby, seq: 8, mentions: [] });
+        await store.reads.mark(ann, den, 2);
+        await store.reads.mark(ben, den, 1);
+        const byRoom = <T extends { roomId: string }>(reads: T[]) => [...reads].sort((x, y) => (x.roomId < y.roomId ? -1 : 1));
+        expect(byRoom(await store.reads.list(ann))).toEqual(byRoom([{ roomId: lobby, seq: 8, mentions: [] }, { roomId: den, seq: 2, mentions: [] }]));
+        expect(await store.reads.list(ben)).toEqual([{ roomId: den, seq: 1, mentions: [] }]);
+      });
+
+      test('concurrent first marks make one position', async () => {
+        const { ann, lobby } = await setup();
+        await Promise.all([1, 2, 3, 4].map((seq) => store.reads.mark(ann, lobby, seq)));
+        const reads = await store.reads.list(ann);
+        expect(reads).toHaveLength(1);
+        expect(reads[0]!.seq).toBeGreaterThanOrEqual(1);
+      });
+
+      test('addMention: one call for several people; a person without a position gets one just before the message', async () => {
+        const { ann, ben, cal, lobby, den } = await setup();
+        await store.reads.mark(ann, lobby, 3);
+        await store.reads.mark(cal, lobby, 12); // read past it already
+        await store.reads.addMention(lobby, 10, [ann, ben, cal, ben]);
+        expect(await store.reads.list(ann)).toEqual([{ roomId: lobby, seq: 3, mentions: [10] }]);
+        expect(await store.reads.list(ben)).toEqual([{ roomId: lobby, seq: 9, mentions: [10] }]);
+        expect(await store.reads.list(cal)).toEqual([{ roomId: lobby, seq: 12, mentions: [] }]);
+        // Ascending whatever the order they came in, each once; other rooms apart.
+        await store.reads.addMention(lobby, 7, [ann, ben]);
+        await store.reads.addMention(lobby, 10, [ann]);
+        await store.reads.addMention(den, 2, [ann]);
+        expect((await store.reads.list(ann)).find((r) => r.roomId === lobby)).toEqual({ roomId: lobby, seq: 3, mentions: [7, 10] });
+        expect((await store.reads.list(ann)).find((r) => r.roomId === den)).toEqual({ roomId: den, seq: 1, mentions: [2] });
+        // Ben's position was made just before 10, so 7 counts as read.
+        expect(await store.reads.list(ben)).toEqual([{ roomId: lobby, seq: 9, mentions: [10] }]);
+      });
+
+      test('mark forgets the mentions up to the new position', async () => {
+        const { ann, lobby } = await setup();
+        for (const seq of [4, 6, 9]) await store.reads.addMention(lobby, seq, [ann]);
+        expect(await store.reads.list(ann)).toEqual([{ roomId: lobby, seq: 3, mentions: [4, 6, 9] }]);
+        expect(await store.reads.mark(ann, lobby, 6)).toEqual({ roomId: lobby, seq: 6, mentions: [9] });
+        expect(await store.reads.list(ann)).toEqual([{ roomId: lobby, seq: 6, mentions: [9] }]);
+        expect(await store.reads.mark(ann, lobby, 2)).toEqual({ roomId: lobby, seq: 6, mentions: [9] });
+        expect(await store.reads.mark(ann, lobby, 9)).toEqual({ roomId: lobby, seq: 9, mentions: [] });
+        await store.reads.addMention(lobby, 11, [ann]);
+        expect(await store.reads.list(ann)).toEqual([{ roomId: lobby, seq: 9, mentions: [11] }]);
+      });
+
+      test(`at most ${LIMITS.mentionsRemembered} unread mentions are remembered per room and person: the oldest`, async () => {
+        const { ann, ben, lobby } = await setup();
+        const limit = LIMITS.mentionsRemembered;
+        for (let seq = 1; seq <= limit + 3; seq += 1) await store.reads.addMention(lobby, seq, seq % 2 ? [ann, ben] : [ann]);
+        const [read] = await store.reads.list(ann);
+        expect(read).toEqual({ roomId: lobby, seq: 0, mentions: Array.from({ length: limit }, (_, i) => i + 1) });
+        expect((await store.reads.list(ben))[0]!.mentions).toHaveLength(Math.ceil((limit + 3) / 2)); // the others still get theirs
+        // Reading frees room for new ones.
+        await store.reads.mark(ann, lobby, limit + 3);
+        await store.reads.addMention(lobby, limit + 4, [ann]);
+        expect(await store.reads.list(ann)).toEqual([{ roomId: lobby, seq: limit + 3, mentions: [limit + 4] }]);
+      });
+
+      test('malformed ids name nothing and throw nothing', async () => {
+        const { ann, lobby } = await setup();
+        expect(await store.reads.mark('nope', lobby, 3)).toEqual({ roomId: lobby, seq: 3, mentions: [] });
+        expect(await store.reads.mark(ann, 'nope', 3)).toEqual({ roomId: 'nope', seq: 3, mentions: [] });
+        expect(await store.reads.list('nope')).toEqual([]);
+        await store.reads.addMention('nope', 3, [ann]);
+        await store.reads.addMention(lobby, 3, ['nope', ann]);
+        expect(await store.reads.list(ann)).toEqual([{ roomId: lobby, seq: 2, mentions: [3] }]);
       });
     });
 

@@ -37,10 +37,16 @@ export interface PasskeyRecord {
 
 export interface RoomRecord {
   id: string;
+  /** A public room's name; '' for a direct conversation (shown as the other person's name). */
   name: string;
   createdAt: Date;
   /** The `seq` of the room's newest message, 0 while it has none. */
   headSeq: number;
+  /** The room's change counter: each edit, delete or reaction takes the next number. */
+  headRev: number;
+  kind: 'public' | 'direct';
+  /** A direct conversation's two people (sorted ids); empty for a public room. */
+  members: string[];
 }
 
 export interface MessageRecord {
@@ -52,6 +58,42 @@ export interface MessageRecord {
   text: string;
   clientId: string;
   createdAt: Date;
+  /** The room's change number of the last edit, delete or reaction; 0 when never changed. */
+  rev: number;
+  editedAt: Date | null;
+  /** Deleted messages keep their seq with an empty text, no mentions and no reactions. */
+  deletedAt: Date | null;
+  mentions: MentionRecord[];
+  /** Oldest first. */
+  reactions: ReactionRecord[];
+}
+
+export interface MentionRecord {
+  userId: string;
+  /** The name as written after the `@`. */
+  text: string;
+}
+
+export interface ReactionRecord {
+  emoji: string;
+  userId: string;
+}
+
+/** A message's new state, written only if nobody changed it since it was read (its `rev`). */
+export interface MessageChange {
+  text?: string;
+  mentions?: MentionRecord[];
+  editedAt?: Date;
+  deletedAt?: Date;
+  reactions?: ReactionRecord[];
+}
+
+export interface ReadRecord {
+  roomId: string;
+  /** Read up to this seq. */
+  seq: number;
+  /** Seqs above `seq` of messages that mention the person, ascending, at most LIMITS.mentionsRemembered. */
+  mentions: number[];
 }
 
 export interface UserRepository {
@@ -63,6 +105,8 @@ export interface UserRepository {
   setAvatar(id: string, avatar: string): Promise<{ user: UserRecord; previous: string | null } | null>;
   /** The user whose name has the same skeleton (looks the same), or null; creates nothing. */
   findByName(name: string): Promise<UserRecord | null>;
+  /** The users whose name key (see nameKey) is one of these: one read, for mentions. */
+  findByNameKeys(keys: readonly string[]): Promise<UserRecord[]>;
   /** Sets (or with null removes) the password hash; null when there is no such user. */
   setPassword(id: string, hash: string | null): Promise<UserRecord | null>;
   addPasskey(id: string, passkey: PasskeyRecord): Promise<UserRecord | null>;
@@ -85,14 +129,18 @@ export interface UserRepository {
 }
 
 export interface RoomRepository {
+  /** The direct conversation of these two people, created the first time (`created` true then). */
+  ensureDirect(userA: string, userB: string): Promise<{ room: RoomRecord; created: boolean }>;
+  /** A person's direct conversations, newest first, at most `limit`. */
+  listDirect(userId: string, limit: number): Promise<RoomRecord[]>;
   /** Creates the room if no room has this name (case-insensitively); returns it either way. */
   ensure(name: string): Promise<RoomRecord>;
   /** Throws DuplicateNameError when the name is taken (case-insensitively). */
   create(name: string): Promise<RoomRecord>;
   findById(id: string): Promise<RoomRecord | null>;
-  /** How many rooms exist. */
+  /** How many public rooms exist. */
   count(): Promise<number>;
-  /** Rooms oldest first, at most `limit`, after the room `after` (by creation time, then id) when given. */
+  /** Public rooms oldest first, at most `limit`, after the room `after` (by creation time, then id) when given. */
   list(options: { limit: number; after?: { createdAt: Date; id: string } }): Promise<RoomRecord[]>;
 }
 
@@ -100,6 +148,8 @@ export interface NewMessage {
   authorId: string;
   text: string;
   clientId: string;
+  /** The people the text mentions (none when absent). */
+  mentions?: MentionRecord[];
   /** Sent before without an ack: looked up first, so a stored one costs no seq (no gap). */
   resend?: boolean;
 }
@@ -122,6 +172,29 @@ export interface MessageRepository {
   page(roomId: string, options: { limit: number; beforeSeq?: number }): Promise<MessageRecord[]>;
   /** Oldest first, at most `limit`, with `seq` above `afterSeq`. */
   since(roomId: string, options: { limit: number; afterSeq: number }): Promise<MessageRecord[]>;
+  /** One message of the room, or null. */
+  findById(roomId: string, messageId: string): Promise<MessageRecord | null>;
+  /**
+   * Applies `change` if the message's rev is still `expectedRev`, with the room's next change
+   * number (always above `expectedRev`) as its new rev: one counter step and one conditional
+   * update. Null when the message changed meanwhile (read it again) or is gone.
+   */
+  change(roomId: string, messageId: string, expectedRev: number, change: MessageChange): Promise<MessageRecord | null>;
+  /** Messages with `rev >= fromRev`, by rev ascending, at most `limit`. */
+  changedSince(roomId: string, options: { fromRev: number; limit: number }): Promise<MessageRecord[]>;
+}
+
+/** Read positions and unread mentions, per person and room. */
+export interface ReadRepository {
+  /** Moves the position up to `seq` (never back) and forgets mentions up to it; returns the position. */
+  mark(userId: string, roomId: string, seq: number): Promise<ReadRecord>;
+  /** Every position of the person (rooms read or mentioned in). */
+  list(userId: string): Promise<ReadRecord[]>;
+  /**
+   * Remembers that the message `seq` of the room mentions these people (one write for all).
+   * A person with no position there gets one just before it, so the mention counts as unread.
+   */
+  addMention(roomId: string, seq: number, userIds: readonly string[]): Promise<void>;
 }
 
 export interface Store {
@@ -129,6 +202,7 @@ export interface Store {
   readonly users: UserRepository;
   readonly rooms: RoomRepository;
   readonly messages: MessageRepository;
+  readonly reads: ReadRepository;
   /** The express-session store for this backend. */
   createSessionStore(): session.Store;
   /** True when the backend answers right now (for /readyz). */

@@ -92,3 +92,15 @@ export function toStoreError(error: unknown): unknown {
 export function isDuplicateKey(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 11000;
 }
+
+/** Inserts, or returns the existing document when a unique index says it exists already. */
+export async function insertOrFind<T>(insert: () => Promise<T>, find: () => Promise<T | null>): Promise<T> {
+  try {
+    return await insert();
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+    const existing = await find();
+    if (!existing) throw error;
+    return existing;
+  }
+}

@@ -1,6 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Types } from 'mongoose';
-import { StoreUnavailableError, type AppendedMessage, type MessageRecord, type MessageRepository, type NewMessage } from '../types';
+import { Types, type Collection } from 'mongoose';
+import {
+  StoreUnavailableError,
+  type AppendedMessage,
+  type MessageChange,
+  type MessageRecord,
+  type MessageRepository,
+  type NewMessage,
+} from '../types';
 import { guard } from './connection';
 import { isId, type MessageDoc, type Models } from './models';
 
@@ -16,7 +23,81 @@ export function createMessageRepository({ Room, Message }: Pick<Models, 'Room' |
           ? (await Message.find({ roomId, seq: { $gt: afterSeq } }).sort({ seq: 1 }).limit(limit).lean<MessageDoc[]>()).map(toMessage)
           : [],
       ),
+    findById: (roomId, messageId) =>
+      guard(async () => {
+        if (!isId(roomId) || !isId(messageId)) return null;
+        const message = await Message.findOne({ _id: messageId, roomId }).lean<MessageDoc>();
+        return message && toMessage(message);
+      }),
+    change: (roomId, messageId, expectedRev, change) =>
+      guard(async () => (isId(roomId) && isId(messageId) ? changeMessage(Room, Message, roomId, messageId, expectedRev, change) : null)),
+    // A never-changed message (rev 0) is no change: from rev 1 at the lowest.
+    changedSince: (roomId, { fromRev, limit }) =>
+      guard(async () =>
+        isId(roomId)
+          ? (await Message.find({ roomId, rev: { $gte: Math.max(1, fromRev) } }).sort({ rev: 1, seq: 1 }).limit(limit).lean<MessageDoc[]>()).map(toMessage)
+          : [],
+      ),
   };
+}
+
+/**
+ * One counter step on the room, then one update that applies only while the message still has
+ * the rev its author read (older messages have no rev: 0 matches a missing one too). The new
+ * rev is the counter's value, but always above `expectedRev`: FerretDB 1.x's `$inc` can lose
+ * an update under concurrency and leave the counter behind revs it handed out, so it is then
+ * lifted to the rev used (before the write, so later changes number past it). On FerretDB 1.x
+ * the condition is not atomic (it reads, then rewrites the document by _id): two changes from
+ * one rev at the same moment can both apply, the later overwriting the earlier.
+ */
+async function changeMessage(
+  Room: Models['Room'],
+  Message: Models['Message'],
+  roomId: string,
+  messageId: string,
+  expectedRev: number,
+  change: MessageChange,
+): Promise<MessageRecord | null> {
+  const room = await Room.findOneAndUpdate({ _id: roomId }, { $inc: { headRev: 1 } }, { returnDocument: 'after', timestamps: false }).lean<{
+    headRev: number;
+  }>();
+  if (!room) return null;
+  const rev = Math.max(room.headRev, expectedRev + 1);
+  if (rev > room.headRev) await Room.updateOne({ _id: roomId }, { $max: { headRev: rev } }, { timestamps: false });
+  const fields = Object.fromEntries(Object.entries(change).filter(([, value]) => value !== undefined));
+  const claims = Message.db.collection<{ _id: string; at: Date }>(CLAIMS);
+  const claimId = `${messageId}:${expectedRev}`;
+  if (!(await claim(claims, claimId))) return null;
+  const updated = await Message.findOneAndUpdate(
+    { _id: messageId, roomId, rev: expectedRev === 0 ? { $in: [0, null] } : expectedRev },
+    { $set: { ...fields, rev } },
+    { returnDocument: 'after' },
+  ).lean<MessageDoc>();
+  // The claim has done its work either way: the message moved past expectedRev, or is gone.
+  void claims.deleteOne({ _id: claimId }).catch(() => undefined);
+  return updated && toMessage(updated);
+}
+
+/**
+ * One change per message and rev. The conditional update alone is enough on MongoDB, but
+ * FerretDB 1.x applies an update by reading the document and writing it back whole, so two
+ * changes read at the same rev could both pass the condition and the later write would drop
+ * the earlier one (a lost reaction or edit). Inserting `<message id>:<rev>` into a collection
+ * keyed by it lets exactly one through on both; the other reads the message again.
+ */
+const CLAIMS = 'message_claims';
+/** A claim whose change never landed (the database failed in between) is taken over after this. */
+const CLAIM_STALE_MS = 30_000;
+
+async function claim(claims: Collection<{ _id: string; at: Date }>, id: string): Promise<boolean> {
+  try {
+    await claims.insertOne({ _id: id, at: new Date() });
+    return true;
+  } catch (error) {
+    if ((error as { code?: number }).code !== 11000) throw error;
+    await claims.deleteOne({ _id: id, at: { $lt: new Date(Date.now() - CLAIM_STALE_MS) } });
+    return false;
+  }
 }
 
 /** A page of a room's history, newest first, below `beforeSeq`: served by the `{roomId, seq}` index. */
@@ -81,6 +162,11 @@ async function appendMessages(
         text: input.text,
         clientId: input.clientId,
         createdAt,
+        rev: 0,
+        editedAt: null,
+        deletedAt: null,
+        mentions: (input.mentions ?? []).map((m) => ({ userId: new Types.ObjectId(m.userId), text: m.text })),
+        reactions: [],
       };
     });
     const refused = await insertKeepingDuplicates(Message, docs);
@@ -125,12 +211,18 @@ async function insertKeepingDuplicates(Message: Models['Message'], docs: object[
   }
 }
 
+/** Messages stored before edits, mentions and reactions lack those fields: they read as never changed. */
 const toMessage = (doc: MessageDoc): MessageRecord => ({
   id: doc._id.toHexString(),
   roomId: doc.roomId.toHexString(),
   seq: doc.seq ?? 0,
   authorId: doc.authorId.toHexString(),
-  text: doc.text,
+  text: doc.text ?? '',
   clientId: doc.clientId,
   createdAt: doc.createdAt,
+  rev: doc.rev ?? 0,
+  editedAt: doc.editedAt ?? null,
+  deletedAt: doc.deletedAt ?? null,
+  mentions: (doc.mentions ?? []).map((m) => ({ userId: m.userId.toHexString(), text: m.text })),
+  reactions: (doc.reactions ?? []).map((r) => ({ emoji: r.emoji, userId: r.userId.toHexString() })),
 });

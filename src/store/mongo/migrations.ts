@@ -120,8 +120,9 @@ export async function migrateNameKeys(connection: Connection, { User, Room }: Mo
  * longer be signed in to. Returns how many keys changed.
  */
 async function rekey(collection: mongo.Collection<NamedDoc>, what: 'user' | 'room', logger: Logger): Promise<number> {
-  // Read whole before writing: FerretDB blocks writes behind an open cursor.
-  const docs = await collection.find({}, { projection: { name: 1, nameKey: 1, createdAt: 1 } }).toArray();
+  // Read whole before writing: FerretDB blocks writes behind an open cursor. Direct
+  // conversations have no name: their key is their two members (users have no kind).
+  const docs = await collection.find({ kind: { $ne: 'direct' } }, { projection: { name: 1, nameKey: 1, createdAt: 1 } }).toArray();
   const age = (doc: NamedDoc) => (doc.createdAt ?? doc._id.getTimestamp()).getTime();
   docs.sort((a, b) => age(a) - age(b) || a._id.toHexString().localeCompare(b._id.toHexString()));
   const keeper = new Map<string, NamedDoc>();

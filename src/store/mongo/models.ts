@@ -40,15 +40,25 @@ userSchema.index({ lastSeenAt: 1 });
 
 const roomSchema = new Schema(
   {
-    name: { type: String, required: true },
+    /** '' for a direct conversation, which is shown under the other person's name. */
+    name: { type: String, default: '' },
+    /** nameKey(name); for a direct conversation `dm:<smaller id>:<larger id>`, which no skeleton produces. */
     nameKey: { type: String, required: true },
     /** The room's message counter: `$inc` by a batch's size hands out its `seq`s. */
     headSeq: { type: Number, default: 0 },
+    /** The room's change counter: each edit, delete or reaction takes the next number. */
+    headRev: { type: Number, default: 0 },
+    /** Rooms written before direct conversations have no kind: they are public. */
+    kind: { type: String, enum: ['public', 'direct'], default: 'public' },
+    /** A direct conversation's two people, sorted; empty for a public room. */
+    members: { type: [Schema.Types.ObjectId], default: [] },
   },
   { timestamps: true, versionKey: false },
 );
 roomSchema.index({ nameKey: 1 }, { unique: true });
 roomSchema.index({ createdAt: 1, _id: 1 });
+/** A person's direct conversations (a multikey index over the two members). */
+roomSchema.index({ members: 1 });
 
 const messageSchema = new Schema(
   {
@@ -56,10 +66,22 @@ const messageSchema = new Schema(
     /** 1, 2, 3… per room: the order everyone sees, and what clients catch up from. */
     seq: { type: Number },
     authorId: { type: Schema.Types.ObjectId, required: true },
-    text: { type: String, required: true },
+    /** '' once deleted. */
+    text: { type: String, default: '' },
     clientId: { type: String, required: true },
     /** The app server's clock at insert: shown to people, never used for order. */
     createdAt: { type: Date, required: true },
+    /**
+     * The room's change number of the last edit, delete or reaction (0: never changed); a change
+     * is written only while it is still the rev its author read. Older messages lack the field
+     * (and the others below): they read as never changed.
+     */
+    rev: { type: Number, default: 0 },
+    editedAt: { type: Date, default: null },
+    deletedAt: { type: Date, default: null },
+    mentions: { type: [{ _id: false, userId: { type: Schema.Types.ObjectId, required: true }, text: { type: String, required: true } }], default: [] },
+    /** Oldest first. */
+    reactions: { type: [{ _id: false, emoji: { type: String, required: true }, userId: { type: Schema.Types.ObjectId, required: true } }], default: [] },
   },
   { versionKey: false },
 );
@@ -75,10 +97,34 @@ export const SEQ_INDEX_KEY = { roomId: 1, seq: 1 } as const;
 export const LEGACY_HISTORY_INDEX = 'roomId_1_createdAt_-1__id_-1';
 /** Makes a retried send (same author, same clientId) a no-op. */
 messageSchema.index({ authorId: 1, clientId: 1 }, { unique: true });
+/** Catch-up of changes: a room's messages from a rev on. Not unique: unchanged messages all have 0. */
+messageSchema.index({ roomId: 1, rev: 1 });
+
+/**
+ * A person's read position in a room, and the seqs above it of messages that mention them.
+ * Only rooms the person read or was mentioned in have one.
+ */
+const readSchema = new Schema(
+  {
+    userId: { type: Schema.Types.ObjectId, required: true },
+    roomId: { type: Schema.Types.ObjectId, required: true },
+    seq: { type: Number, default: 0 },
+    /** At most LIMITS.mentionsRemembered; those at or below `seq` are stale (ignored, then pruned). */
+    mentions: { type: [Number], default: [] },
+  },
+  { versionKey: false },
+);
+readSchema.index({ userId: 1, roomId: 1 }, { unique: true });
 
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId };
 export type RoomDoc = InferSchemaType<typeof roomSchema> & { _id: Types.ObjectId };
-export type MessageDoc = InferSchemaType<typeof messageSchema> & { _id: Types.ObjectId };
+/** As read (lean): plain arrays, and older messages lack them. */
+export type MessageDoc = Omit<InferSchemaType<typeof messageSchema>, 'mentions' | 'reactions'> & {
+  _id: Types.ObjectId;
+  mentions?: { userId: Types.ObjectId; text: string }[];
+  reactions?: { emoji: string; userId: Types.ObjectId }[];
+};
+export type ReadDoc = InferSchemaType<typeof readSchema> & { _id: Types.ObjectId };
 
 /** Whether a string is an ObjectId in hex: anything else names no document. */
 export const isId = (id: string) => /^[0-9a-f]{24}$/.test(id);
@@ -88,6 +134,7 @@ export function createModels(connection: Connection) {
     User: connection.model('User', userSchema, 'users'),
     Room: connection.model('Room', roomSchema, 'rooms'),
     Message: connection.model('Message', messageSchema, 'messages'),
+    Read: connection.model('Read', readSchema, 'reads'),
   };
 }
 

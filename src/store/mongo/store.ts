@@ -1,18 +1,12 @@
-import { Types, type Connection } from 'mongoose';
+import type { Connection } from 'mongoose';
 import type { Logger } from '../../lib/logger';
-import {
-  DuplicateNameError,
-  MAX_TRACKED_SESSIONS,
-  nameKey,
-  type PasskeyRecord,
-  type RoomRecord,
-  type Store,
-  type UserRecord,
-} from '../types';
-import { guard, isDuplicateKey, openConnection, serverKind, type MongoConnectOptions } from './connection';
+import { MAX_TRACKED_SESSIONS, nameKey, type PasskeyRecord, type Store, type UserRecord } from '../types';
+import { guard, insertOrFind, openConnection, serverKind, type MongoConnectOptions } from './connection';
 import { createMessageRepository } from './messages';
 import { migrateMessageSeq, migrateNameKeys } from './migrations';
-import { createModels, isId, type Models, type RoomDoc, type UserDoc } from './models';
+import { createModels, isId, type Models, type UserDoc } from './models';
+import { createReadRepository } from './reads';
+import { createRoomRepository } from './rooms';
 import { MongoSessionStore, SESSIONS_COLLECTION, type SessionCleanup } from './sessions';
 
 export interface MongoStoreOptions extends MongoConnectOptions {
@@ -61,22 +55,10 @@ async function createSessionTtlIndex(connection: Connection, kind: string) {
 
 function createStore(
   connection: Connection,
-  { User, Room, Message }: Models,
+  { User, Room, Message, Read }: Models,
   options: MongoStoreOptions & { sessionCleanup: SessionCleanup },
 ): Store {
   const sessionStores: MongoSessionStore[] = [];
-
-  /** Inserts, or returns the existing document when a unique index says it exists already. */
-  const insertOrFind = async <T>(insert: () => Promise<T>, find: () => Promise<T | null>): Promise<T> => {
-    try {
-      return await insert();
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-      const existing = await find();
-      if (!existing) throw error;
-      return existing;
-    }
-  };
 
   /** One atomic update of a user; the user after it, or null for an unknown id. */
   const updateUser = (id: string, change: Record<string, unknown>) =>
@@ -142,6 +124,13 @@ function createStore(
           const user = await User.findOne({ nameKey: nameKey(name) }).lean<UserDoc>();
           return user && toUser(user);
         }),
+      findByNameKeys: (keys) =>
+        guard(async () => {
+          const unique = [...new Set(keys)];
+          if (unique.length === 0) return [];
+          const found = new Map((await User.find({ nameKey: { $in: unique } }).lean<UserDoc[]>()).map((u) => [u.nameKey, toUser(u)]));
+          return unique.flatMap((key) => (found.has(key) ? [found.get(key)!] : []));
+        }),
       setPassword: (id, hash) => updateUser(id, { $set: { passwordHash: hash } }),
       addPasskey: (id, passkey) => updateUser(id, { $push: { passkeys: passkey } }),
       removePasskey: (id, credentialId) => rewritePasskeys(id, (list) => list.filter((p) => p.id !== credentialId)),
@@ -192,41 +181,9 @@ function createStore(
           return before && { sessionEpoch: (before.sessionEpoch ?? 0) + 1, sessionIds: before.sessionIds ?? [] };
         }),
     },
-    rooms: {
-      ensure: (name) =>
-        guard(async () => {
-          const key = nameKey(name);
-          const find = async () => {
-            const room = await Room.findOne({ nameKey: key }).lean<RoomDoc>();
-            return room && toRoom(room);
-          };
-          return (await find()) ?? insertOrFind(async () => toRoom((await Room.create({ name, nameKey: key })).toObject()), find);
-        }),
-      create: (name) =>
-        guard(async () => {
-          try {
-            return toRoom((await Room.create({ name, nameKey: nameKey(name) })).toObject());
-          } catch (error) {
-            if (isDuplicateKey(error)) throw new DuplicateNameError(`The room name "${name}"`);
-            throw error;
-          }
-        }),
-      findById: (id) =>
-        guard(async () => {
-          if (!isId(id)) return null;
-          const room = await Room.findById(id).lean<RoomDoc>();
-          return room && toRoom(room);
-        }),
-      count: () => guard(() => Room.countDocuments()),
-      list: ({ limit, after }) =>
-        guard(async () => {
-          const filter = after
-            ? { $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, _id: { $gt: new Types.ObjectId(after.id) } }] }
-            : {};
-          return (await Room.find(filter).sort({ createdAt: 1, _id: 1 }).limit(limit).lean<RoomDoc[]>()).map(toRoom);
-        }),
-    },
+    rooms: createRoomRepository({ Room }),
     messages: createMessageRepository({ Room, Message }),
+    reads: createReadRepository({ Read }),
     createSessionStore() {
       const store = new MongoSessionStore(connection, {
         cleanup: options.sessionCleanup,
@@ -262,11 +219,4 @@ const toUser = (doc: UserDoc): UserRecord => ({
   passkeys: (doc.passkeys ?? []).map((p) => ({ id: p.id, publicKey: p.publicKey, counter: p.counter, transports: [...(p.transports ?? [])], createdAt: p.createdAt })),
   sessionEpoch: doc.sessionEpoch ?? 0,
   lastSeenAt: doc.lastSeenAt ?? doc.updatedAt,
-});
-
-const toRoom = (doc: RoomDoc): RoomRecord => ({
-  id: doc._id.toHexString(),
-  name: doc.name,
-  createdAt: doc.createdAt,
-  headSeq: doc.headSeq ?? 0,
 });
