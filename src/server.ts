@@ -49,7 +49,7 @@ export interface ChatServer {
 
 /** Builds the HTTP app and the Socket.IO server on top of a connected store and broker. */
 export async function createChatServer({ config, store, broker, logger }: ChatServerDeps): Promise<ChatServer> {
-  const chat = createChatService(store);
+  const chat = createChatService(store, { editWindowMs: config.editWindowMs });
   const avatars = createAvatarStorage(config.storageVolume, { quotaBytes: config.avatarQuotaBytes });
   await avatars.init();
   await chat.defaultRoom();

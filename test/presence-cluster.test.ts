@@ -4,13 +4,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applyPresenceDelta } from '../src/shared/presence';
 import { LIMITS, type Ack, type JoinedRoom, type PresenceDelta, type PresenceDTO } from '../src/shared/protocol';
-import { createMemoryStore } from '../src/store/memory';
 import type { Store } from '../src/store/types';
 import { startAppProcess, type AppProcess } from './helpers/app-process';
 import { connect, expectOk, request, signIn, type ChatClient } from './helpers/client';
 import { BROKERS, brokerEnv, waitFor, type BrokerName } from './helpers/cluster';
 import { uniqueId } from './helpers/net';
-import { startServer, type TestServer } from './helpers/server';
+import { sharedMemoryStore, startServer, type TestServer } from './helpers/server';
 import { pool } from './helpers/pool';
 
 /**
@@ -96,12 +95,6 @@ function joinAndWatch(socket: ChatClient, roomId: string): Promise<{ view: View;
  * One memory store for all replicas, sessions included: the memory store makes a session store per
  * server, where MongoDB (production) shares one, so a cookie from one replica opens sockets on all.
  */
-function sharedMemoryStore(): Store {
-  const store = createMemoryStore();
-  const sessions = store.createSessionStore();
-  return { ...store, createSessionStore: () => sessions };
-}
-
 const sortedNames = (presence: PresenceDTO) => presence.users.map((u) => u.name).sort();
 
 /** The view lists exactly these people (each once) and counts them. */

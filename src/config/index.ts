@@ -70,9 +70,17 @@ export interface Config {
   storageVolume: string;
   /** Total size the profile photos may take on the volume. */
   avatarQuotaBytes: number;
+  /** How long after sending people may edit or delete their messages (MESSAGE_EDIT_MINUTES); 0: they may not. */
+  editWindowMs: number;
   rateLimits: {
     /** Messages one person may send per 10 s on one replica. */
     messagesPer10s: number;
+    /** Edits and deletes one person may make per minute. */
+    editsPerMinute: number;
+    /** Reactions one person may add or remove per 10 s. */
+    reactionsPer10s: number;
+    /** Direct conversations one person may open per minute. */
+    directPerMinute: number;
     /** Rooms one person may create per minute. */
     roomsPerMinute: number;
     /** Rooms everybody together may create per minute. */
@@ -199,8 +207,12 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
     storageVolume: path.resolve(parsed.STORAGE_VOLUME),
     avatarQuotaBytes: parsed.AVATAR_QUOTA_MB * 1024 * 1024,
+    editWindowMs: parsed.MESSAGE_EDIT_MINUTES * 60_000,
     rateLimits: {
       messagesPer10s: parsed.MESSAGE_RATE_LIMIT,
+      editsPerMinute: parsed.EDIT_RATE_LIMIT,
+      reactionsPer10s: parsed.REACTION_RATE_LIMIT,
+      directPerMinute: parsed.DM_RATE_LIMIT,
       roomsPerMinute: parsed.ROOM_RATE_LIMIT,
       roomsPerMinuteInTotal: parsed.ROOM_RATE_LIMIT_TOTAL,
       maxRooms: parsed.MAX_ROOMS,

@@ -10,8 +10,12 @@ import { authenticateSockets, stillSignedIn, type SessionUser } from './auth';
 import { personChannel, sessionChannel, type ChatIO, type ChatSocket } from './channels';
 import { requestListener, type RequestListener } from './handler';
 import { createRoomHeads } from './heads';
+import { changeHandlers } from './changes';
+import { directHandlers } from './direct';
+import { createMentionNotices } from './mentions';
 import { messageHandlers } from './messages';
 import { createPresence, type Presence } from './presence';
+import { readHandlers } from './reads';
 import { roomHandlers, roomLimiters } from './rooms';
 import { typingHandlers, typingLimiter } from './typing';
 
@@ -45,6 +49,8 @@ export interface HandlerContext {
   /** MAX_ROOMS: no room is created past this many. */
   maxRooms: number;
   metrics: Metrics;
+  /** Tells people a message newly mentions them (after the ack). */
+  notifyMentions: ReturnType<typeof createMentionNotices>;
   on: RequestListener;
 }
 
@@ -69,6 +75,7 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps) {
     send: deps.limiters.create('send', deps.rateLimits.messagesPer10s, 10),
   };
   const typing = typingLimiter(deps.limiters);
+  const notifyMentions = createMentionNotices(io, deps.chat, logger);
 
   const refreshSockets = (user: UserDTO) => {
     deps.chat.userChanged(user);
@@ -104,10 +111,14 @@ export function createRealtime(io: ChatIO, deps: RealtimeDeps) {
       limiters,
       maxRooms: deps.rateLimits.maxRooms,
       metrics: deps.metrics,
+      notifyMentions,
       on: requestListener(socket, { logger, metrics: deps.metrics }),
     };
     roomHandlers(socket, context);
     messageHandlers(socket, context);
+    changeHandlers(socket, context);
+    directHandlers(socket, context);
+    readHandlers(socket, context);
     typingHandlers(socket, typing);
   });
 

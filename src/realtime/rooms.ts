@@ -34,7 +34,7 @@ export function roomHandlers(socket: ChatSocket, { io, chat, presence, limiters,
   on('room:join', joinRoomPayload, async ({ roomId, afterSeq }) => {
     await consume(limiters.read, socket.data.user.id, 'Too many requests, slow down');
     const join = ++joins;
-    const opened = await chat.openRoom(roomId, afterSeq);
+    const { audience: _audience, ...opened } = await chat.openRoom(socket.data.user, roomId, afterSeq);
     // A later join overtook this one while the room loaded: the socket belongs there.
     if (join !== joins) throw new ChatError('INVALID_PAYLOAD', 'Superseded by a later room:join');
     // Gone while the room loaded: entering now would leave a ghost in the room's presence.
@@ -59,4 +59,9 @@ export const roomLimiters = (limiters: Limiters, rates: Config['rateLimits']) =>
   createAll: limiters.create('room-create-all', rates.roomsPerMinuteInTotal, 60),
   // Joins and pages cost database reads.
   read: limiters.create('read', 60, 10),
+  openDirect: limiters.create('dm-open', rates.directPerMinute, 60),
+  edit: limiters.create('edit', rates.editsPerMinute, 60),
+  react: limiters.create('react', rates.reactionsPer10s, 10),
+  // Clients mark at most about once a second per tab.
+  markRead: limiters.create('read-mark', 30, 10),
 });

@@ -59,6 +59,23 @@ export const sincePayload = z.strictObject({
   limit: z.number().int().min(1).max(LIMITS.historyMaxPageSize).optional(),
 });
 export const typingPayload = z.strictObject({ roomId: id, typing: z.boolean() });
+export const openDirectPayload = z.strictObject({ userId: id });
+/** Requests that take only their acknowledgement (an empty object, or nothing, before it). */
+export const noPayload = z.strictObject({}).optional();
+export const changesPayload = z.strictObject({
+  roomId: id,
+  fromRev: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  limit: z.number().int().min(1).max(LIMITS.historyMaxPageSize).optional(),
+});
+export const editPayload = z.strictObject({ roomId: id, messageId: id, text: z.string() });
+export const deletePayload = z.strictObject({ roomId: id, messageId: id });
+export const reactPayload = z.strictObject({
+  roomId: id,
+  messageId: id,
+  emoji: z.string().max(32), // checked by the service to answer INVALID_REACTION
+  on: z.boolean(),
+});
+export const markReadPayload = z.strictObject({ roomId: id, seq });
 
 export function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0];

@@ -21,7 +21,19 @@ export const LIMITS = {
   avatarMaxPixels: 25_000_000,
   /** Stored photos are at most this many pixels wide and high (WebP). */
   avatarSize: 512,
+  /** People one message can mention (further @names stay plain text). */
+  mentionsPerMessage: 20,
+  /** People named per reaction in a message (the count covers everyone). */
+  reactionUsersShown: 20,
+  /** Direct conversations listed by `dm:list`, newest first. */
+  directPageSize: 200,
+  /** Unread mentions remembered per room and person (older ones still count in unread). */
+  mentionsRemembered: 200,
 } as const;
+
+/** The emoji people can react with: a small fixed set, so reactions stay cheap to store and to show. */
+export const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀'] as const;
+export type ReactionEmoji = (typeof REACTIONS)[number];
 
 export const DEFAULT_ROOM = 'general';
 
@@ -34,6 +46,15 @@ export type ErrorCode =
   | 'ROOM_NOT_FOUND'
   | 'TOO_MANY_ROOMS'
   | 'NOT_IN_ROOM'
+  | 'USER_NOT_FOUND'
+  | 'INVALID_RECIPIENT'
+  | 'MESSAGE_NOT_FOUND'
+  | 'NOT_YOUR_MESSAGE'
+  | 'MESSAGE_DELETED'
+  | 'EDIT_WINDOW_CLOSED'
+  | 'EDITING_DISABLED'
+  | 'INVALID_REACTION'
+  | 'CONFLICT'
   | 'MESSAGE_EMPTY'
   | 'MESSAGE_TOO_LONG'
   | 'FILE_MISSING'
@@ -74,10 +95,32 @@ export interface UserDTO {
 
 export interface RoomDTO {
   id: string;
+  /** A public room's name; for a direct conversation, the other person's name. */
   name: string;
   createdAt: string;
   /** The `seq` of the room's newest message when this was read (0: none yet), for unread counts. */
   headSeq: number;
+  /** The room's newest change (edit, delete, reaction) number when this was read (0: none yet). */
+  headRev: number;
+  /** `direct`: a private conversation between two people, which only they can read or join. */
+  kind: 'public' | 'direct';
+  /** For a direct conversation: the other person (as seen by whom this was sent to); else null. */
+  peer: UserDTO | null;
+}
+
+/** An `@name` in a message that names a person. */
+export interface MentionDTO {
+  /** The person's id. */
+  id: string;
+  /** The name as written after the `@` (match it case-insensitively to highlight it). */
+  name: string;
+}
+
+export interface ReactionDTO {
+  emoji: ReactionEmoji;
+  count: number;
+  /** The first people who reacted, at most `LIMITS.reactionUsersShown`. */
+  users: { id: string; name: string }[];
 }
 
 export interface MessageDTO {
@@ -91,6 +134,47 @@ export interface MessageDTO {
   createdAt: string;
   /** The id the sender chose, echoed so a retried send is recognised. */
   clientId: string;
+  /**
+   * The room's change number of this message's last edit, delete or reaction (0: never
+   * changed). A copy with a higher `rev` replaces the one you hold.
+   */
+  rev: number;
+  /** When the text was last edited, or null. */
+  editedAt: string | null;
+  /** Deleted by its author: `text` is empty, mentions and reactions are gone (show a placeholder). */
+  deleted: boolean;
+  mentions: MentionDTO[];
+  reactions: ReactionDTO[];
+}
+
+/** Catch-up of edits, deletes and reactions: messages whose `rev` is at least `fromRev`, by rev. */
+export interface ChangesPage {
+  roomId: string;
+  /** Each message as it is now, ordered by `rev`. */
+  messages: MessageDTO[];
+  /** False when `limit` came back: ask again from the last one's rev. */
+  complete: boolean;
+}
+
+/** Where a person has read a room up to, kept by the server: the same in every tab and device. */
+export interface ReadPosition {
+  roomId: string;
+  /** Messages up to this seq are read. */
+  seq: number;
+  /** Seqs of unread messages that mention the person (above `seq`), oldest first. */
+  mentions: number[];
+}
+
+/** Sent to a mentioned person on every replica and tab, also when they are in another room. */
+export interface MentionNotice {
+  roomId: string;
+  /** The room's name, or for a direct conversation the author's name. */
+  roomName: string;
+  seq: number;
+  messageId: string;
+  author: UserDTO;
+  /** The start of the message, for a notification. */
+  excerpt: string;
 }
 
 export interface HistoryPage {
@@ -149,6 +233,10 @@ export interface ClientToServerEvents {
   'room:create': (payload: { name: string }, ack: (res: Ack<{ room: RoomDTO }>) => void) => void;
   /** `afterSeq`: the last seq you have of this room: you get what followed instead of the latest page. */
   'room:join': (payload: { roomId: string; afterSeq?: number }, ack: (res: Ack<JoinedRoom>) => void) => void;
+  /** Opens (creating it the first time) the direct conversation with this person; join it like a room. */
+  'dm:open': (payload: { userId: string }, ack: (res: Ack<{ room: RoomDTO }>) => void) => void;
+  /** Your direct conversations, newest first. */
+  'dm:list': (payload: Record<string, never>, ack: (res: Ack<{ rooms: RoomDTO[] }>) => void) => void;
   'message:send': (
     /** `resend: true` when this clientId was sent before without an ack: no seq is spent on it if it was stored. */
     payload: { roomId: string; text: string; clientId?: string; resend?: boolean },
@@ -163,6 +251,24 @@ export interface ClientToServerEvents {
     payload: { roomId: string; afterSeq: number; limit?: number },
     ack: (res: Ack<SincePage>) => void,
   ) => void;
+  /** Catch-up of changes: messages of the room with `rev >= fromRev` (inclusive: equal revs are re-sent). */
+  'message:changes': (
+    payload: { roomId: string; fromRev: number; limit?: number },
+    ack: (res: Ack<ChangesPage>) => void,
+  ) => void;
+  /** Replaces the text of your own message (within the edit window). */
+  'message:edit': (payload: { roomId: string; messageId: string; text: string }, ack: (res: Ack<{ message: MessageDTO }>) => void) => void;
+  /** Deletes your own message (within the edit window): it stays as a placeholder. */
+  'message:delete': (payload: { roomId: string; messageId: string }, ack: (res: Ack<{ message: MessageDTO }>) => void) => void;
+  /** Adds (`on: true`) or removes your reaction; setting what is already set changes nothing. */
+  'message:react': (
+    payload: { roomId: string; messageId: string; emoji: ReactionEmoji; on: boolean },
+    ack: (res: Ack<{ message: MessageDTO }>) => void,
+  ) => void;
+  /** Records that you read the room up to `seq` (it never moves back); every tab of yours hears `read:updated`. */
+  'read:mark': (payload: { roomId: string; seq: number }, ack: (res: Ack<{ read: ReadPosition }>) => void) => void;
+  /** Your read positions: one per room you have read or been mentioned in. */
+  'read:list': (payload: Record<string, never>, ack: (res: Ack<{ reads: ReadPosition[] }>) => void) => void;
   typing: (payload: { roomId: string; typing: boolean }) => void;
 }
 
@@ -174,9 +280,19 @@ export interface ServerToClientEvents {
   /** Joins and leaves in the room you joined. */
   'presence:delta': (delta: PresenceDelta) => void;
   typing: (payload: { roomId: string; user: UserDTO; typing: boolean }) => void;
+  /** An edit, delete or reaction: the message as it is now (replace yours if its `rev` is higher). */
+  'message:changed': (message: MessageDTO) => void;
   'room:created': (room: RoomDTO) => void;
+  /** A direct conversation with you was started (by you in another tab, or by the other person). */
+  'dm:opened': (room: RoomDTO) => void;
+  /** Someone mentioned you, in any room you can read. */
+  mention: (notice: MentionNotice) => void;
+  /** You read a room in some tab or device: the same position everywhere. */
+  'read:updated': (read: ReadPosition) => void;
   /** The newest seq of rooms that had messages lately (about once a second): unread counts, and gap detection. */
   'rooms:heads': (heads: Record<string, number>) => void;
+  /** The newest change number of rooms whose messages were edited, deleted or reacted to lately (as `rooms:heads`). */
+  'rooms:revs': (revs: Record<string, number>) => void;
   /**
    * This replica's broker link came back: messages sent on other replicas meanwhile did not
    * arrive live. Catch up every room you show (`message:since` from your last seq).

@@ -58,6 +58,13 @@ export async function startServer(options: { env?: Env; store?: Store; storageVo
   };
 }
 
+/** One memory store for several in-process replicas, sessions included (each would make its own). */
+export function sharedMemoryStore(): Store {
+  const store = createMemoryStore();
+  const sessions = store.createSessionStore();
+  return { ...store, createSessionStore: () => sessions };
+}
+
 /** A server and one connected socket per name, each signed in over HTTP; close() ends all. */
 export async function startServerWithPeople<N extends string>(names: readonly N[], options: Parameters<typeof startServer>[0] = {}) {
   const app = await startServer(options);
