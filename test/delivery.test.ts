@@ -119,6 +119,34 @@ describe.each(BROKERS)('%s', (kind) => {
     expectSameTimeline([...readers, ...senders], ids);
   });
 
+  test('edits, deletes and reactions made during a cut reach a quiet reader on the cut-off replica', async () => {
+    const creator = await connect(replicas[1]!.url, (await signIn(replicas[1]!.url, uniqueId('Host'))).cookie);
+    const room = expectOk(await request(creator, 'room:create', { name: uniqueId('changes ') })).room.id;
+    creator.close();
+    const readers = await Promise.all(replicas.map((r, i) => syncedPerson(r.url, uniqueId(`Reader${i + 1}-`), room)));
+    const author = await syncedPerson(replicas[1]!.url, uniqueId('Author-'), room);
+    people.push(...readers, author);
+    const [a, b, c] = [await author.send('a'), await author.send('b'), await author.send('c')];
+    await Promise.all(readers.map((reader) => reader.until([a.id, b.id, c.id])));
+
+    await proxy.refuse();
+    proxy.drop();
+    await waitFor(() => !replicas[0]!.broker.isConnected(), `${kind} link of replica 1 to drop`);
+    const revsDuringCut = nextEvent(author.socket, 'rooms:revs', (revs) => (revs[room] ?? 0) >= 3, 10_000);
+    const edited = expectOk(await request(author.socket, 'message:edit', { roomId: room, messageId: a.id, text: 'a, edited' })).message;
+    const deleted = expectOk(await request(author.socket, 'message:delete', { roomId: room, messageId: b.id })).message;
+    const reacted = expectOk(await request(author.socket, 'message:react', { roomId: room, messageId: c.id, emoji: '🎉', on: true })).message;
+    await revsDuringCut;
+    await proxy.accept();
+    // Healed by the server's `resync` and `rooms:revs`, with nothing changed after the cut.
+    const final = [edited, deleted, reacted];
+    await Promise.all(
+      readers.map((reader) =>
+        reader.untilShown((shown) => final.every((m) => JSON.stringify(shown(m.id)) === JSON.stringify(m)), 'every change'),
+      ),
+    );
+  });
+
   test('someone who joins on the cut-off replica appears to the others once its link is back', async () => {
     const watcher = await connect(replicas[1]!.url, (await signIn(replicas[1]!.url, uniqueId('Watcher'))).cookie);
     const view = trackPresence(watcher, expectOk(await request(watcher, 'room:join', { roomId })).presence);

@@ -74,6 +74,21 @@ export class RoomTimeline {
     return added;
   }
 
+  /**
+   * Replaces held messages by newer copies (a higher `rev`: edited, deleted or reacted to
+   * since); returns the copies that replaced one. Messages not held are left to `add`.
+   */
+  update(messages: readonly MessageDTO[]): MessageDTO[] {
+    const replaced: MessageDTO[] = [];
+    for (const message of messages) {
+      const held = this.bySeq.get(message.seq);
+      if (message.roomId !== this.roomId || held?.id !== message.id || message.rev <= held.rev) continue;
+      this.bySeq.set(message.seq, message);
+      replaced.push(message);
+    }
+    return replaced;
+  }
+
   /** The server said the room reached `seq` (a head announcement). */
   announce(seq: number): void {
     this.highest = Math.max(this.highest, seq);

@@ -1,3 +1,4 @@
+import { ChangeSync } from '../../src/shared/changes';
 import { RoomSync } from '../../src/shared/timeline';
 import type { MessageDTO } from '../../src/shared/protocol';
 import { connect, expectOk, request, signIn, type ChatClient } from './client';
@@ -11,6 +12,10 @@ export interface SyncedPerson {
   send(text: string): Promise<MessageDTO>;
   /** Resolves once every one of `ids` is shown. */
   until(ids: Iterable<string>, timeoutMs?: number): Promise<void>;
+  /** This person's copy of a message (with every edit, delete and reaction applied), if shown. */
+  message(id: string): MessageDTO | undefined;
+  /** Resolves once the copies of these messages satisfy `condition`. */
+  untilShown(condition: (message: (id: string) => MessageDTO | undefined) => boolean, what: string, timeoutMs?: number): Promise<void>;
   /** How many `message` events carried an id already received live. */
   liveDuplicates(): number;
   close(): void;
@@ -31,6 +36,22 @@ export async function syncedPerson(baseUrl: string, name: string, roomId: string
     fetchSince: async (room, afterSeq) => expectOk(await request(socket, 'message:since', { roomId: room, afterSeq })),
     onAdded: notify,
   });
+  const changes = new ChangeSync({
+    fetchChanges: async (room, fromRev) => expectOk(await request(socket, 'message:changes', { roomId: room, fromRev })),
+    onChanged: (_room, messages) => {
+      sync.timeline(roomId).update(messages);
+      notify();
+    },
+  });
+  socket.on('message:changed', (message) => {
+    sync.timeline(roomId).update([message]);
+    changes.live(message);
+    notify();
+  });
+  socket.on('rooms:revs', (revs) => {
+    const rev = revs[roomId];
+    if (rev !== undefined) changes.head(roomId, rev);
+  });
   const liveIds = new Set<string>();
   let liveDuplicates = 0;
   socket.on('message', (message) => {
@@ -43,9 +64,13 @@ export async function syncedPerson(baseUrl: string, name: string, roomId: string
     const seq = heads[roomId];
     if (seq !== undefined) sync.head(roomId, seq);
   });
-  socket.on('resync', () => sync.resyncAll());
+  socket.on('resync', () => {
+    sync.resyncAll();
+    changes.resyncAll();
+  });
   const joined = expectOk(await request(socket, 'room:join', { roomId }));
   sync.timeline(roomId).reset(joined.messages);
+  changes.track(roomId, joined.room.headRev);
 
   const timeline = sync.timeline(roomId);
   return {
@@ -75,8 +100,27 @@ export async function syncedPerson(baseUrl: string, name: string, roomId: string
         check();
       });
     },
+    message: (id) => timeline.sorted().find((m) => m.id === id),
+    untilShown(condition, what, timeoutMs = 20_000) {
+      const find = (id: string) => timeline.sorted().find((m) => m.id === id);
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!condition(find)) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`${name} never showed ${what}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
     liveDuplicates: () => liveDuplicates,
     close() {
+      changes.stop();
       sync.stop();
       socket.close();
     },
