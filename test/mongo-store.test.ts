@@ -182,6 +182,20 @@ describe('documents written before direct conversations, edits, mentions and rea
     expect(await keys('messages')).toContainEqual({ key: { roomId: 1, rev: 1 }, unique: false });
     expect(await keys('rooms')).toContainEqual({ key: { members: 1 }, unique: false });
     expect(await keys('reads')).toContainEqual({ key: { userId: 1, roomId: 1 }, unique: true });
+    expect(await keys('mentions')).toContainEqual({ key: { userId: 1, roomId: 1, seq: 1 }, unique: true });
+  });
+
+  test('mentions the previous version kept in the position document still count while above it', async () => {
+    const url = ferret.url();
+    const store = await open(options({ url }));
+    const ann = await store.users.findOrCreateByName('Ann');
+    const room = await store.rooms.create('old-reads');
+    await inspect(url)
+      .collection('reads')
+      .insertOne({ userId: new ObjectId(ann.id), roomId: new ObjectId(room.id), seq: 4, mentions: [3, 6, 9] });
+    await store.reads.addMention(room.id, 12, [ann.id]);
+    expect(await store.reads.list(ann.id)).toEqual([{ roomId: room.id, seq: 4, mentions: [6, 9, 12] }]);
+    expect(await store.reads.mark(ann.id, room.id, 6)).toEqual({ roomId: room.id, seq: 6, mentions: [9, 12] });
   });
 });
 
@@ -203,13 +217,12 @@ describe('message changes', () => {
     expect((await store.messages.change(room.id, sent!.record.id, 4, { text: 'c' }))!.rev).toBe(5);
   });
 
-  test('a change is one counter step and one conditional update; a mention for several people is one write', async () => {
+  test('a change is one counter step, one conditional update, and its claim taken and returned', async () => {
     const url = ferret.url();
     const store = await open(options({ url }));
-    const [author, ann, ben] = await Promise.all(['Counted', 'Ann', 'Ben'].map((n) => store.users.findOrCreateByName(n)));
+    const author = await store.users.findOrCreateByName('Counted');
     const room = await store.rooms.create('counted');
-    const [sent] = (await store.messages.append(room.id, [{ authorId: author!.id, text: 'a', clientId: 'a' }]))!;
-    await store.reads.mark(ann!.id, room.id, 0);
+    const [sent] = (await store.messages.append(room.id, [{ authorId: author.id, text: 'a', clientId: 'a' }]))!;
 
     const delta = async (run: () => Promise<unknown>) => {
       const before = await ferret.commands();
@@ -217,12 +230,52 @@ describe('message changes', () => {
       const after = await ferret.commands();
       return Object.fromEntries(Object.entries(after).filter(([k, v]) => v !== (before[k] ?? 0)).map(([k, v]) => [k, v - (before[k] ?? 0)]));
     };
-    expect(await delta(() => store.messages.change(room.id, sent!.record.id, 0, { text: 'b' }))).toEqual({ findAndModify: 2 });
-    expect(await delta(() => store.reads.addMention(room.id, 1, [ann!.id, ben!.id]))).toEqual({ update: 1 });
-    expect(await delta(() => store.reads.mark(ben!.id, room.id, 0))).toEqual({ findAndModify: 1 });
-    expect(await store.reads.list(ben!.id)).toEqual([{ roomId: room.id, seq: 0, mentions: [1] }]);
+    expect(await delta(() => store.messages.change(room.id, sent!.record.id, 0, { text: 'b' }))).toEqual({ findAndModify: 2, insert: 1, delete: 1 });
   });
 });
+
+describe('read positions', () => {
+  test('a mention for several people is one insert (and one of the missing positions); a mark touches only the position', async () => {
+    const url = ferret.url();
+    const store = await open(options({ url }));
+    const [ann, ben] = await Promise.all(['Ann', 'Ben'].map((n) => store.users.findOrCreateByName(n)));
+    const room = await store.rooms.create('counted');
+    await store.reads.mark(ann!.id, room.id, 0);
+    // Mentions inserted while the positions are looked up; then Ben's, missing, inserted.
+    expect(await commandsOf(() => store.reads.addMention(room.id, 1, [ann!.id, ben!.id]))).toEqual({ find: 1, insert: 2 });
+    expect(await commandsOf(() => store.reads.addMention(room.id, 2, [ann!.id, ben!.id]))).toEqual({ find: 1, insert: 1 });
+    // Raises the position, then forgets the mentions it passed while reading those above it.
+    expect(await commandsOf(() => store.reads.mark(ben!.id, room.id, 1))).toEqual({ findAndModify: 1, delete: 1, find: 1 });
+    expect(await store.reads.list(ben!.id)).toEqual([{ roomId: room.id, seq: 1, mentions: [2] }]);
+    const db = inspect(url);
+    expect(await db.collection('mentions').countDocuments({ userId: new ObjectId(ben!.id) })).toBe(1);
+    // Separate documents: neither kind of write rewrites the other's.
+    expect(await db.collection('reads').findOne({ userId: new ObjectId(ben!.id) }, { projection: { _id: 0 } })).toEqual({
+      userId: new ObjectId(ben!.id),
+      roomId: new ObjectId(room.id),
+      seq: 1,
+    });
+  });
+
+  test('a mention repeated (a retried call) leaves the others of the call stored', async () => {
+    const url = ferret.url();
+    const store = await open(options({ url }));
+    const people = await Promise.all(['Ann', 'Ben', 'Cal', 'Dee'].map((n) => store.users.findOrCreateByName(n)));
+    const room = await store.rooms.create('again');
+    await store.reads.addMention(room.id, 5, [people[1]!.id, people[2]!.id]);
+    await store.reads.addMention(room.id, 5, people.map((p) => p.id));
+    for (const person of people) expect(await store.reads.list(person.id)).toEqual([{ roomId: room.id, seq: 4, mentions: [5] }]);
+    expect(await inspect(url).collection('mentions').countDocuments({ roomId: new ObjectId(room.id) })).toBe(4);
+  });
+});
+
+/** The data commands FerretDB served while `run` ran, by name. */
+async function commandsOf(run: () => Promise<unknown>) {
+  const before = await ferret.commands();
+  await run();
+  const after = await ferret.commands();
+  return Object.fromEntries(Object.entries(after).filter(([k, v]) => v !== (before[k] ?? 0)).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+}
 
 describe('sessions', () => {
   const call = <T>(run: (done: (error: unknown, value?: T) => void) => void) =>

@@ -507,17 +507,31 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>) 
         expect(await store.reads.list(ann)).toEqual([{ roomId: lobby, seq: 9, mentions: [11] }]);
       });
 
-      test(`at most ${LIMITS.mentionsRemembered} unread mentions are remembered per room and person: the oldest`, async () => {
+      test(`at most ${LIMITS.mentionsRemembered} unread mentions are remembered per room and person: the newest`, async () => {
         const { ann, ben, lobby } = await setup();
         const limit = LIMITS.mentionsRemembered;
         for (let seq = 1; seq <= limit + 3; seq += 1) await store.reads.addMention(lobby, seq, seq % 2 ? [ann, ben] : [ann]);
         const [read] = await store.reads.list(ann);
-        expect(read).toEqual({ roomId: lobby, seq: 0, mentions: Array.from({ length: limit }, (_, i) => i + 1) });
+        expect(read).toEqual({ roomId: lobby, seq: 0, mentions: Array.from({ length: limit }, (_, i) => i + 4) });
+        expect((await store.reads.mark(ann, lobby, 1)).mentions).toEqual(read!.mentions);
         expect((await store.reads.list(ben))[0]!.mentions).toHaveLength(Math.ceil((limit + 3) / 2)); // the others still get theirs
         // Reading frees room for new ones.
         await store.reads.mark(ann, lobby, limit + 3);
         await store.reads.addMention(lobby, limit + 4, [ann]);
         expect(await store.reads.list(ann)).toEqual([{ roomId: lobby, seq: limit + 3, mentions: [limit + 4] }]);
+      });
+
+      test('a mark and a mention at the same moment undo neither: the position never falls back, no mention is lost', async () => {
+        const { ann, lobby } = await setup();
+        await store.reads.mark(ann, lobby, 0);
+        const mentioned: number[] = [];
+        for (let round = 1; round <= 10; round += 1) {
+          // The person reads up to `round` as a message far above it mentions them.
+          const [marked] = await Promise.all([store.reads.mark(ann, lobby, round), store.reads.addMention(lobby, 100 + round, [ann])]);
+          mentioned.push(100 + round);
+          expect(marked.seq).toBe(round);
+          expect(await store.reads.list(ann)).toEqual([{ roomId: lobby, seq: round, mentions: mentioned }]);
+        }
       });
 
       test('malformed ids name nothing and throw nothing', async () => {

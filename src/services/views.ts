@@ -57,7 +57,15 @@ export function createViews(store: Store) {
 
   /** Everyone a page names: its authors and the first people shown for each reaction. */
   const named = (records: readonly MessageRecord[]) =>
-    records.flatMap((m) => [m.authorId, ...m.reactions.map((r) => r.userId)]);
+    records.flatMap((m) => {
+      const shown = new Map<string, number>();
+      const reactors = m.reactions.filter((r) => {
+        const count = (shown.get(r.emoji) ?? 0) + 1;
+        shown.set(r.emoji, count);
+        return count <= LIMITS.reactionUsersShown;
+      });
+      return [m.authorId, ...reactors.map((r) => r.userId)];
+    });
 
   return {
     toUser,

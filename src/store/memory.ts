@@ -257,7 +257,9 @@ export function createMemoryStore(): Store {
         if (!isId(roomId)) return;
         for (const userId of new Set(userIds.filter(isId))) {
           const read = readOf(userId, roomId, seq - 1);
-          if (read.seq < seq && !read.mentions.includes(seq) && read.mentions.length < LIMITS.mentionsRemembered) read.mentions.push(seq);
+          if (read.seq >= seq || read.mentions.includes(seq)) continue;
+          // The newest are kept, as the MongoDB store returns them.
+          read.mentions = [...read.mentions, seq].sort((a, b) => a - b).slice(-LIMITS.mentionsRemembered);
         }
       },
     },

@@ -73,8 +73,9 @@ async function changeMessage(
     { $set: { ...fields, rev } },
     { returnDocument: 'after' },
   ).lean<MessageDoc>();
-  // The claim has done its work either way: the message moved past expectedRev, or is gone.
-  void claims.deleteOne({ _id: claimId }).catch(() => undefined);
+  // The claim has done its work either way (the message moved past expectedRev, or is gone):
+  // deleted now, so claims never pile up.
+  await claims.deleteOne({ _id: claimId });
   return updated && toMessage(updated);
 }
 

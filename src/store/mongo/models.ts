@@ -101,20 +101,39 @@ messageSchema.index({ authorId: 1, clientId: 1 }, { unique: true });
 messageSchema.index({ roomId: 1, rev: 1 });
 
 /**
- * A person's read position in a room, and the seqs above it of messages that mention them.
- * Only rooms the person read or was mentioned in have one.
+ * A person's read position in a room. Only rooms the person read or was mentioned in have one.
+ * Only `mark` updates it; a mention only inserts it when missing (see mentionSchema).
  */
 const readSchema = new Schema(
   {
     userId: { type: Schema.Types.ObjectId, required: true },
     roomId: { type: Schema.Types.ObjectId, required: true },
     seq: { type: Number, default: 0 },
-    /** At most LIMITS.mentionsRemembered; those at or below `seq` are stale (ignored, then pruned). */
-    mentions: { type: [Number], default: [] },
+    /**
+     * Written only by the previous version (mentions now have a collection of their own):
+     * still read, those above `seq` being unread, never written.
+     */
+    mentions: { type: [Number], default: undefined },
   },
   { versionKey: false },
 );
 readSchema.index({ userId: 1, roomId: 1 }, { unique: true });
+
+/**
+ * That the message `seq` of a room mentions a person, until they read past it. A document
+ * each, inserted and deleted but never updated: on FerretDB 1.x, which rewrites a whole
+ * document per update, a mention kept in the position document was lost to a concurrent mark.
+ */
+const mentionSchema = new Schema(
+  {
+    userId: { type: Schema.Types.ObjectId, required: true },
+    roomId: { type: Schema.Types.ObjectId, required: true },
+    seq: { type: Number, required: true },
+  },
+  { versionKey: false },
+);
+/** Makes a retried mention a no-op, and serves a person's mentions (per room, by seq). */
+mentionSchema.index({ userId: 1, roomId: 1, seq: 1 }, { unique: true });
 
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId };
 export type RoomDoc = InferSchemaType<typeof roomSchema> & { _id: Types.ObjectId };
@@ -125,6 +144,7 @@ export type MessageDoc = Omit<InferSchemaType<typeof messageSchema>, 'mentions' 
   reactions?: { emoji: string; userId: Types.ObjectId }[];
 };
 export type ReadDoc = InferSchemaType<typeof readSchema> & { _id: Types.ObjectId };
+export type MentionDoc = InferSchemaType<typeof mentionSchema> & { _id: Types.ObjectId };
 
 /** Whether a string is an ObjectId in hex: anything else names no document. */
 export const isId = (id: string) => /^[0-9a-f]{24}$/.test(id);
@@ -135,6 +155,7 @@ export function createModels(connection: Connection) {
     Room: connection.model('Room', roomSchema, 'rooms'),
     Message: connection.model('Message', messageSchema, 'messages'),
     Read: connection.model('Read', readSchema, 'reads'),
+    Mention: connection.model('Mention', mentionSchema, 'mentions'),
   };
 }
 

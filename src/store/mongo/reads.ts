@@ -2,75 +2,103 @@ import { Types } from 'mongoose';
 import { LIMITS } from '../../shared/protocol';
 import type { ReadRecord, ReadRepository } from '../types';
 import { guard, isDuplicateKey } from './connection';
-import { isId, type Models, type ReadDoc } from './models';
+import { isId, type MentionDoc, type Models, type ReadDoc } from './models';
+
+type Key = { userId: Types.ObjectId; roomId: Types.ObjectId };
 
 /**
- * Read positions on MongoDB: one document per person and room, unique on the pair. Writes that
- * may create one insert it; two first writes at once collide on the index and the loser tries
- * again once, finding the winner's document. (FerretDB 1.x rewrites a whole document per
- * update, so there a mark and a mention landing at the same moment can undo each other.)
+ * Read positions and mentions on MongoDB, kept so that no document has two kinds of writers:
+ * FerretDB 1.x applies an update by reading, changing and writing back the whole document,
+ * so a mark and a mention updating one document at once could undo each other.
+ * - A position (`reads`, one per person and room) is updated only by `mark` (`$max`); a
+ *   mention only inserts it when missing, which never changes an existing one.
+ * - A mention (`mentions`, one per person, room and seq) is only inserted and deleted.
  */
-export function createReadRepository({ Read }: Pick<Models, 'Read'>): ReadRepository {
+export function createReadRepository({ Read, Mention }: Pick<Models, 'Read' | 'Mention'>): ReadRepository {
   return {
     mark: (userId, roomId, seq) =>
       guard(async () => {
         if (!isId(userId) || !isId(roomId)) return { roomId, seq, mentions: [] };
-        return retryOnceIfRaced(() => markRead(Read, userId, roomId, seq));
+        const key = { userId: new Types.ObjectId(userId), roomId: new Types.ObjectId(roomId) };
+        const position = await retryOnceIfRaced(() => raisePosition(Read, key, seq));
+        const [, stored] = await Promise.all([
+          Mention.collection.deleteMany({ ...key, seq: { $lte: position.seq } }),
+          Mention.find({ ...key, seq: { $gt: position.seq } }, { seq: 1 })
+            .sort({ seq: -1 })
+            .limit(LIMITS.mentionsRemembered)
+            .lean<Pick<MentionDoc, 'seq'>[]>(),
+        ]);
+        return { roomId, seq: position.seq, mentions: unread(position.seq, [...stored.map((m) => m.seq), ...(position.mentions ?? [])]) };
       }),
     list: (userId) =>
       guard(async () => {
         if (!isId(userId)) return [];
-        return (await Read.find({ userId: new Types.ObjectId(userId) }).sort({ roomId: 1 }).lean<ReadDoc[]>()).map(toRead);
+        const user = new Types.ObjectId(userId);
+        const [positions, mentions] = await Promise.all([
+          Read.find({ userId: user }).lean<ReadDoc[]>(),
+          Mention.find({ userId: user }, { roomId: 1, seq: 1 }).lean<Pick<MentionDoc, 'roomId' | 'seq'>[]>(),
+        ]);
+        const byRoom = new Map<string, { position?: ReadDoc; seqs: number[] }>();
+        const room = (id: Types.ObjectId) => byRoom.get(id.toHexString()) ?? byRoom.set(id.toHexString(), { seqs: [] }).get(id.toHexString())!;
+        for (const doc of positions) room(doc.roomId).position = doc;
+        for (const doc of mentions) room(doc.roomId).seqs.push(doc.seq);
+        return [...byRoom]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([roomId, { position, seqs }]): ReadRecord => {
+            // Mentioned, but the position's insert has not landed (yet): just before the first.
+            const seq = position ? (position.seq ?? 0) : seqs.reduce((a, b) => Math.min(a, b)) - 1;
+            return { roomId, seq, mentions: unread(seq, [...seqs, ...(position?.mentions ?? [])]) };
+          });
       }),
     addMention: (roomId, seq, userIds) =>
       guard(async () => {
-        const people = [...new Set(userIds.filter(isId))];
+        const people = [...new Set(userIds.filter(isId))].map((id) => new Types.ObjectId(id));
         if (!isId(roomId) || people.length === 0) return;
-        await retryOnceIfRaced(() => rememberMention(Read, roomId, seq, people));
+        const room = new Types.ObjectId(roomId);
+        const [existing] = await Promise.all([
+          Read.find({ roomId: room, userId: { $in: people } }, { userId: 1 }).lean<Pick<ReadDoc, 'userId'>[]>(),
+          insertIgnoringDuplicates(Mention.collection, people.map((userId) => ({ userId, roomId: room, seq }))),
+        ]);
+        // A position just before the message, so it counts as unread. Inserted, never upserted:
+        // an upsert that finds the document (one inserted since) rewrites it, racing with mark.
+        const known = new Set(existing.map((doc) => doc.userId.toHexString()));
+        const missing = people.filter((userId) => !known.has(userId.toHexString()));
+        if (missing.length > 0) await insertIgnoringDuplicates(Read.collection, missing.map((userId) => ({ userId, roomId: room, seq: seq - 1 })));
       }),
   };
 }
 
 /**
- * Raises the position (`$max`: never back) where there is one, else inserts it; then forgets
- * the mentions it passed. Usually one round trip, two when it passed mentions.
+ * Raises the position (`$max`: never back) where there is one, else inserts it. Not a
+ * findAndModify upsert: FerretDB 1.x returns no document from those.
  */
-async function markRead(Read: Models['Read'], userId: string, roomId: string, seq: number): Promise<ReadRecord> {
-  const key = { userId: new Types.ObjectId(userId), roomId: new Types.ObjectId(roomId) };
-  // Inserted when missing, not upserted: FerretDB 1.x's findAndModify upserts are unreliable.
+async function raisePosition(Read: Models['Read'], key: Key, seq: number): Promise<Pick<ReadDoc, 'seq' | 'mentions'>> {
   const doc = await Read.findOneAndUpdate(key, { $max: { seq } }, { returnDocument: 'after' }).lean<ReadDoc>();
-  if (!doc) {
-    await Read.collection.insertOne({ ...key, seq, mentions: [] });
-    return { roomId, seq, mentions: [] };
-  }
-  const passed = (doc.mentions ?? []).filter((m) => m <= doc.seq);
-  // $pullAll by value: FerretDB 1.x ignores a `$pull` with a condition ({$lte: seq}).
-  if (passed.length > 0) await Read.updateOne({ _id: doc._id }, { $pullAll: { mentions: passed } });
-  return toRead(doc);
+  if (doc) return doc;
+  await Read.collection.insertOne({ ...key, seq });
+  return { seq };
 }
 
 /**
- * One bulk write for everybody mentioned, two statements per person, in order: the first
- * creates a missing position just below the message (so it counts as unread), the second adds
- * the mention while the person has not read past it and remembers fewer than the limit. Neither
- * can fail on a full list or a read message: FerretDB 1.x runs a bulk write's statements in
- * order whatever `ordered` says and stops at the first error, so a statement that fails by
- * design (an upsert whose filter no longer matches hits the unique index) would drop the
- * mentions of everyone after it. Running it again is harmless: `$setOnInsert` and `$addToSet`.
+ * Inserts the documents, skipping those a unique index says exist already (a retried
+ * mention, a position inserted meanwhile). Unordered; should a server stop at the first
+ * error anyway, the ones after it are inserted in another round.
  */
-async function rememberMention(Read: Models['Read'], roomId: string, seq: number, userIds: readonly string[]): Promise<void> {
-  const room = new Types.ObjectId(roomId);
-  const full = `mentions.${LIMITS.mentionsRemembered - 1}`;
-  await Read.collection.bulkWrite(
-    userIds.flatMap((id) => {
-      const userId = new Types.ObjectId(id);
-      return [
-        { updateOne: { filter: { userId, roomId: room }, update: { $setOnInsert: { seq: seq - 1 } }, upsert: true } },
-        { updateOne: { filter: { userId, roomId: room, seq: { $lt: seq }, [full]: { $exists: false } }, update: { $addToSet: { mentions: seq } } } },
-      ];
-    }),
-    { ordered: true },
-  );
+async function insertIgnoringDuplicates(collection: Models['Read']['collection'], docs: object[]): Promise<void> {
+  let rest = docs;
+  while (rest.length > 0) {
+    try {
+      await collection.insertMany(rest, { ordered: false });
+      return;
+    } catch (error) {
+      const writeErrors = (error as { writeErrors?: { index: number; code: number }[] | { index: number; code: number } }).writeErrors;
+      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+      if (list.length === 0 || list.some((e) => e.code !== 11000)) throw error;
+      const inserted = (error as { insertedCount?: number }).insertedCount ?? 0;
+      if (inserted + list.length >= rest.length) return;
+      rest = rest.slice(Math.max(...list.map((e) => e.index)) + 1);
+    }
+  }
 }
 
 /** Runs a write that may insert once more when a concurrent first write took the unique key. */
@@ -83,9 +111,9 @@ async function retryOnceIfRaced<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Mentions at or below the position are read: only those above it are unread. */
-const toRead = (doc: ReadDoc): ReadRecord => ({
-  roomId: doc.roomId.toHexString(),
-  seq: doc.seq ?? 0,
-  mentions: (doc.mentions ?? []).filter((m) => m > (doc.seq ?? 0)).sort((a, b) => a - b),
-});
+/**
+ * The unread mentions: above the position, each once, ascending, the newest
+ * LIMITS.mentionsRemembered. Storage may hold more, and stale ones a late insert left behind.
+ */
+const unread = (position: number, seqs: readonly number[]): number[] =>
+  [...new Set(seqs.filter((s) => s > position))].sort((a, b) => a - b).slice(-LIMITS.mentionsRemembered);

@@ -55,7 +55,7 @@ async function createSessionTtlIndex(connection: Connection, kind: string) {
 
 function createStore(
   connection: Connection,
-  { User, Room, Message, Read }: Models,
+  { User, Room, Message, Read, Mention }: Models,
   options: MongoStoreOptions & { sessionCleanup: SessionCleanup },
 ): Store {
   const sessionStores: MongoSessionStore[] = [];
@@ -183,7 +183,7 @@ function createStore(
     },
     rooms: createRoomRepository({ Room }),
     messages: createMessageRepository({ Room, Message }),
-    reads: createReadRepository({ Read }),
+    reads: createReadRepository({ Read, Mention }),
     createSessionStore() {
       const store = new MongoSessionStore(connection, {
         cleanup: options.sessionCleanup,
