@@ -11,6 +11,11 @@ const message = (seq: number, room = ROOM): MessageDTO => ({
   text: `message ${seq}`,
   createdAt: new Date(0).toISOString(),
   clientId: `client-${seq}`,
+  rev: 0,
+  editedAt: null,
+  deleted: false,
+  mentions: [],
+  reactions: [],
 });
 const seqs = (timeline: RoomTimeline) => timeline.sorted().map((m) => m.seq);
 
@@ -72,6 +77,18 @@ describe('RoomTimeline', () => {
     timeline.applySince(1, { roomId: ROOM, messages: [message(3)], complete: true }, HOLE_GIVE_UP_MS);
     expect(timeline.add([message(2)]).map((m) => m.seq)).toEqual([2]);
     expect(seqs(timeline)).toEqual([1, 2, 3]);
+  });
+
+  test('update keeps the newest copy of each held message and never goes back', () => {
+    const timeline = new RoomTimeline(ROOM);
+    timeline.reset([message(1), message(2)]);
+    const edited = { ...message(2), text: 'edited', rev: 3, editedAt: new Date(1).toISOString() };
+    expect(timeline.update([edited])).toEqual([edited]);
+    expect(timeline.update([{ ...message(2), rev: 2 }])).toEqual([]); // older than the one held
+    expect(timeline.update([edited])).toEqual([]); // the same rev again
+    expect(timeline.update([{ ...message(5), rev: 4 }])).toEqual([]); // not held: left to add()
+    expect(timeline.sorted().map((m) => m.text)).toEqual(['message 1', 'edited']);
+    expect(timeline.through).toBe(2);
   });
 });
 

@@ -1,420 +1,199 @@
-import { io, type Socket } from 'socket.io-client';
-import {
-  DEFAULT_ROOM,
-  LIMITS,
-  type ClientToServerEvents,
-  type JoinedRoom,
-  type MessageDTO,
-  type PresenceDelta,
-  type PresenceDTO,
-  type RoomDTO,
-  type ServerInfo,
-  type ServerToClientEvents,
-  type UserDTO,
-} from '../shared/protocol';
-import { applyPresenceDelta } from '../shared/presence';
-import { RoomSync } from '../shared/timeline';
-import { avatar, byId, h, refreshAvatars } from './dom';
+import { DEFAULT_ROOM, type RoomDTO, type ServerInfo, type UserDTO } from '../shared/protocol';
+import { Composer } from './composer';
+import { watchConnection } from './connection';
+import { Conversation } from './conversation';
+import { avatar, byId, refreshAvatars } from './dom';
 import { setupSidebar } from './layout';
-import { MessageView, type ScrollMode } from './messages';
-import { Outbox, type OutboxItem } from './outbox';
+import { MentionNotifier } from './notifications';
+import { PeopleList } from './people';
 import { setupAvatarUpload } from './profile';
-import { UnreadCounts } from './unread';
-import { TypingIndicator, TypingSignal } from './typing';
-
-type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-type ConnectionState = 'connecting' | 'connected' | 'reconnecting';
+import { ReadSync } from './read-sync';
+import { Sidebar } from './sidebar';
+import { ACK_TIMEOUT_MS, RETRY_MS, Refused, createSocket, failureText } from './socket';
 
 const ROOM_KEY = 'docker-chat.room';
-/** Long enough for a slow store, short enough that a lost reply is retried soon. */
-const ACK_TIMEOUT_MS = 10_000;
-const RETRY_MS = 3000;
 
-const CONNECTION_TEXT: Record<ConnectionState, string> = {
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  reconnecting: 'Reconnecting…',
-};
-
-/** The chat page: one socket, the open room, and everything the page shows about them. */
+/**
+ * The chat page: one socket, and the parts of the page wired to it: the sidebar's rooms and
+ * direct conversations with their counts, the open conversation, the message box, the people
+ * in the room, mention notifications and the connection status.
+ */
 export function startChat(initialUser: UserDTO): void {
-  const ui = {
-    roomList: byId('room-list', HTMLUListElement),
-    roomForm: byId('room-form', HTMLFormElement),
-    roomName: byId('room-name', HTMLInputElement),
-    roomError: byId('room-error', HTMLElement),
-    roomHeading: byId('room-name-heading', HTMLElement),
-    presenceList: byId('presence-list', HTMLUListElement),
-    onlineCount: byId('online-count', HTMLElement),
-    meAvatar: byId('me-avatar', HTMLElement),
-    meName: byId('me-name', HTMLElement),
-    connection: byId('connection', HTMLElement),
-    instance: byId('server-instance', HTMLElement),
-    broker: byId('server-broker', HTMLElement),
-    messages: byId('messages', HTMLDivElement),
-    loadOlder: byId('load-older', HTMLButtonElement),
-    announcer: byId('announcer', HTMLElement),
-    typing: byId('typing', HTMLElement),
-    composer: byId('composer', HTMLFormElement),
-    input: byId('message-input', HTMLTextAreaElement),
-    sendButton: byId('send-button', HTMLButtonElement),
-    charCount: byId('char-count', HTMLElement),
-    sendError: byId('send-error', HTMLElement),
-  };
-
   let me = initialUser;
-  let rooms: RoomDTO[] = [];
-  let room: RoomDTO | null = null;
-  let joined = false;
-  let joinSeq = 0;
-  let nextCursor: string | null = null;
-  let presence: PresenceDTO | null = null;
-  const unread = new UnreadCounts(localStorage, initialUser.id);
-  const outbox = new Outbox();
+  const socket = createSocket();
+  const drawer = setupSidebar();
+  const editWindow = Number.parseInt(document.body.dataset.editWindowMs ?? '', 10);
 
-  const socket: ChatSocket = io({ autoConnect: false });
-  // Catch-up from the store whenever live delivery may have missed something (README: "Delivery guarantees").
-  const sync = new RoomSync({
-    fetchSince: (roomId, afterSeq) =>
-      socket
-        .timeout(ACK_TIMEOUT_MS)
-        .emitWithAck('message:since', { roomId, afterSeq })
-        .then((res) => {
-          if (!res.ok) throw new Error(res.error.message);
-          return res;
-        }),
-    onAdded: (roomId, added) => {
-      if (roomId !== room?.id) return;
-      view.merge(added);
-      settleOutbox();
-      markRead();
-      renderMessages('follow');
+  const reads = new ReadSync(socket, () => renderSidebar());
+  const sidebar = new Sidebar(
+    { unread: (id) => reads.state.unread(id), mentions: (id) => reads.state.mentions(id) },
+    (roomId) => open(roomId),
+    (name) => createRoom(name),
+  );
+  const people = new PeopleList((user) => void openDirect(user));
+  const notifier = new MentionNotifier((roomId) => open(roomId));
+
+  const conversation: Conversation = new Conversation({
+    socket,
+    me: () => me,
+    pending: (roomId) => composer.outbox.inRoom(roomId),
+    retry: (clientId) => composer.retry(clientId),
+    discard: (clientId) => composer.discard(clientId),
+    editWindowMs: Number.isFinite(editWindow) ? editWindow : null,
+    opened: (room, switching) => {
+      localStorage.setItem(ROOM_KEY, room.id);
+      known(room);
+      composer.opened(room, switching);
+      renderPeople();
     },
+    shown: () => {
+      composer.settle((clientId) => conversation.view.hasClientId(clientId));
+      markSeen();
+    },
+    presenceChanged: () => renderPeople(),
+    missing: (roomId) => {
+      if (localStorage.getItem(ROOM_KEY) === roomId) localStorage.removeItem(ROOM_KEY);
+      const fallback = sidebar.fallback(DEFAULT_ROOM);
+      if (fallback && fallback.id !== roomId) conversation.join(fallback.id);
+    },
+    error: (text) => composer.showError(text),
   });
 
-  /** The open room is read up to what it shows. */
-  const markRead = () => {
-    if (room) unread.read(room.id, sync.timeline(room.id).head);
+  const composer: Composer = new Composer({
+    socket,
+    room: () => conversation.room,
+    joined: () => conversation.joined,
+    people: () => {
+      // In a direct conversation the other person can be mentioned also while they are elsewhere.
+      const present = conversation.presence?.users ?? [];
+      const peer = conversation.room?.peer;
+      return peer && !present.some((u) => u.id === peer.id) ? [...present, peer] : present;
+    },
+    me: () => me,
+    delivered: (message) => {
+      conversation.delivered(message);
+      markSeen();
+    },
+    render: (scroll) => conversation.render(scroll),
+  });
+
+  // ---- what the page shows ---------------------------------------------------------------------
+
+  const renderSidebar = () => {
+    const current = conversation.room;
+    sidebar.render(current?.id ?? null);
+    // A hidden tab's title also counts what arrives in the open room meanwhile.
+    const total = sidebar.totalUnread(document.visibilityState === 'visible' ? (current?.id ?? null) : null);
+    const where = current ? `${current.kind === 'direct' ? '@' : '#'}${current.name} · ` : '';
+    document.title = `${total > 0 ? `(${total}) ` : ''}${where}docker-chat`;
   };
 
-  const unreadIn = (roomId: string) => (roomId === room?.id ? 0 : unread.count(roomId));
-  const sidebar = setupSidebar();
-  const view = new MessageView(byId('message-list', HTMLOListElement), ui.messages, byId('empty-state', HTMLElement), {
-    retry: (clientId) => {
-      const item = outbox.get(clientId);
-      if (!item) return;
-      item.status = 'queued';
-      item.error = null;
-      ui.sendError.textContent = '';
-      renderMessages('follow');
-      flush();
-    },
-    discard: (clientId) => {
-      outbox.delete(clientId);
-      ui.sendError.textContent = '';
-      renderMessages('follow');
-      ui.input.focus(); // the button that had the focus is gone
-    },
-  });
-  const typingIndicator = new TypingIndicator((text) => (ui.typing.textContent = text));
-  const typingSignal = new TypingSignal((typing) => {
-    if (room && joined) socket.emit('typing', { roomId: room.id, typing });
-  });
-
-  // ---- rendering -------------------------------------------------------------------------------
-
-  const renderMessages = (scroll: ScrollMode) => {
-    view.render(me, room ? outbox.inRoom(room.id) : [], scroll);
-    ui.loadOlder.hidden = nextCursor === null;
-  };
+  const renderPeople = () => people.render(conversation.presence, me, conversation.room);
 
   const renderMe = () => {
-    ui.meName.textContent = me.name;
-    ui.meAvatar.replaceChildren(avatar(me));
+    byId('me-name', HTMLElement).textContent = me.name;
+    byId('me-avatar', HTMLElement).replaceChildren(avatar(me));
   };
 
   const renderServer = (server: ServerInfo) => {
-    ui.instance.textContent = server.instance;
-    ui.broker.textContent = server.broker;
+    byId('server-instance', HTMLElement).textContent = server.instance;
+    byId('server-broker', HTMLElement).textContent = server.broker;
   };
 
-  const setConnection = (state: ConnectionState) => {
-    ui.connection.dataset.state = state;
-    document.body.dataset.connection = state;
-    ui.connection.textContent = CONNECTION_TEXT[state];
+  /** The person sees the open room when the page is visible: it is read up to what it shows. */
+  const markSeen = () => {
+    const room = conversation.room;
+    if (!room || !conversation.joined || document.visibilityState !== 'visible') return;
+    reads.seen(room.id, conversation.seenThrough);
   };
 
-  const renderRooms = () => {
-    ui.roomList.replaceChildren(
-      ...rooms.map((r) => {
-        const count = unreadIn(r.id);
-        const current = r.id === room?.id;
-        const button = h('button', { className: 'room-link', attrs: { type: 'button' } }, [
-          h('span', { className: 'room-hash', text: '#', attrs: { 'aria-hidden': 'true' } }),
-          h('span', { className: 'room-link-name', text: r.name }),
-        ]);
-        if (current) button.setAttribute('aria-current', 'true');
-        if (count > 0) {
-          button.classList.add('has-unread');
-          button.append(
-            h('span', { className: 'unread-badge', text: count > 99 ? '99+' : String(count), attrs: { 'aria-hidden': 'true' } }),
-            h('span', { className: 'visually-hidden', text: `, ${count} unread` }),
-          );
-        }
-        button.addEventListener('click', () => {
-          sidebar.close();
-          if (r.id !== room?.id) joinRoom(r.id);
-        });
-        return h('li', {}, [button]);
-      }),
-    );
-    const totalUnread = rooms.reduce((sum, r) => sum + unreadIn(r.id), 0);
-    document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${room ? `#${room.name} · ` : ''}docker-chat`;
+  // ---- rooms and direct conversations ----------------------------------------------------------
+
+  const known = (room: RoomDTO) => {
+    sidebar.add(room);
+    reads.state.known([room]);
+    renderSidebar();
   };
 
-  const renderPresence = () => {
-    const users = presence?.users ?? [];
-    ui.onlineCount.textContent = String(presence?.count ?? 0);
-    ui.presenceList.replaceChildren(
-      ...users.map((user) =>
-        h('li', { className: 'person' }, [
-          avatar(user, 'sm'),
-          h('span', { className: 'person-name', text: user.name }),
-          ...(user.id === me.id ? [h('span', { className: 'person-you', text: '(you)' })] : []),
-        ]),
-      ),
-    );
+  const open = (roomId: string) => {
+    drawer.close();
+    if (roomId === conversation.room?.id && conversation.joined) return;
+    composer.leaving();
+    conversation.join(roomId);
   };
 
-  const renderCharCount = () => {
-    const length = [...ui.input.value.trim()].length;
-    const over = length > LIMITS.messageMaxLength;
-    ui.charCount.textContent = over
-      ? `${length} / ${LIMITS.messageMaxLength}: ${length - LIMITS.messageMaxLength} too many`
-      : `${length} / ${LIMITS.messageMaxLength}`;
-    ui.charCount.classList.toggle('over', over);
-    ui.charCount.classList.toggle('near', !over && length > LIMITS.messageMaxLength * 0.9);
-    ui.sendButton.disabled = over || room === null;
-  };
-
-  // ---- rooms -----------------------------------------------------------------------------------
-
-  /** Every page of the room list, then the rooms shown and one joined. */
-  const loadRooms = (after?: string, loaded: RoomDTO[] = []) => {
-    socket.timeout(ACK_TIMEOUT_MS).emit('room:list', after === undefined ? {} : { after }, (err, res) => {
-      // Disconnected: the next "connect" asks again. Connected but unanswered or refused: ask again soon.
-      const retry = () => setTimeout(() => socket.connected && loadRooms(), RETRY_MS);
-      if (err) return void retry();
-      if (!res.ok) {
-        ui.roomError.textContent = res.error.message;
-        return void retry();
-      }
-      ui.roomError.textContent = '';
-      if (res.nextCursor) return loadRooms(res.nextCursor, [...loaded, ...res.rooms]);
-      rooms = [...loaded, ...res.rooms];
-      unread.known(rooms);
-      renderRooms();
-      const wanted = room?.id ?? localStorage.getItem(ROOM_KEY);
-      const target = rooms.find((r) => r.id === wanted) ?? rooms.find((r) => r.name === DEFAULT_ROOM) ?? rooms[0];
-      if (target) joinRoom(target.id);
-    });
-  };
-
-  const joinRoom = (roomId: string) => {
-    const seq = ++joinSeq;
-    typingSignal.stop();
-    joined = false;
-    // Back in the room it shows (after a reconnection): only what came after its last message.
-    const afterSeq = roomId === room?.id ? sync.timeline(roomId).through : undefined;
-    socket.timeout(ACK_TIMEOUT_MS).emit('room:join', afterSeq === undefined ? { roomId } : { roomId, afterSeq }, (err, res) => {
-      if (seq !== joinSeq) return;
-      const retry = () => setTimeout(() => seq === joinSeq && socket.connected && joinRoom(roomId), RETRY_MS);
-      if (err) return void (socket.connected && retry());
-      if (!res.ok) {
-        if (res.error.code === 'ROOM_NOT_FOUND' && localStorage.getItem(ROOM_KEY) === roomId) {
-          localStorage.removeItem(ROOM_KEY);
-          return loadRooms();
-        }
-        // e.g. the store is briefly unavailable: say so and try again.
-        ui.sendError.textContent = res.error.message;
-        return void retry();
-      }
-      opened(res);
-    });
-  };
-
-  const opened = (joinedRoom: JoinedRoom) => {
-    const switching = joinedRoom.room.id !== room?.id;
-    room = joinedRoom.room;
-    joined = true;
-    localStorage.setItem(ROOM_KEY, room.id);
-    if (!rooms.some((r) => r.id === joinedRoom.room.id)) rooms.push(joinedRoom.room);
-    const timeline = sync.timeline(room.id);
-    if (switching) {
-      for (const r of rooms) if (r.id !== room.id) sync.forget(r.id);
-      timeline.reset(joinedRoom.messages);
-      view.reset(joinedRoom.messages);
-      nextCursor = joinedRoom.nextCursor;
-      typingIndicator.clear();
-      ui.sendError.textContent = '';
-      ui.roomHeading.textContent = room.name;
-      ui.input.placeholder = `Message #${room.name}`;
-    } else {
-      // Back after a reconnection: what came after the last message shown, page by page.
-      view.merge(timeline.add(joinedRoom.messages));
-      if (!joinedRoom.caughtUp) void sync.catchUp(room.id);
+  const openDirect = async (user: UserDTO) => {
+    try {
+      const res = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('dm:open', { userId: user.id });
+      if (!res.ok) return composer.showError(res.error.message);
+      known(res.room);
+      open(res.room.id);
+    } catch (error) {
+      composer.showError(failureText(error));
     }
-    timeline.announce(joinedRoom.room.headSeq);
-    settleOutbox();
-    markRead();
-    presence = joinedRoom.presence;
-    renderRooms();
-    renderPresence();
-    renderMessages(switching ? 'bottom' : 'follow');
-    renderCharCount();
-    flush();
   };
 
-  /** A message sent just before a disconnection may be stored although its ack was lost. */
-  const settleOutbox = () => {
-    if (!room) return;
-    for (const item of outbox.inRoom(room.id)) if (view.hasClientId(item.clientId)) outbox.delete(item.clientId);
+  const createRoom = async (name: string): Promise<string | null> => {
+    try {
+      const res = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('room:create', { name });
+      if (!res.ok) return res.error.message;
+      known(res.room);
+      open(res.room.id);
+      return null;
+    } catch (error) {
+      return failureText(error);
+    }
   };
 
-  /** Joins and leaves since the snapshot; the list holds at most a page of people, the count all. */
-  const applyPresence = (delta: PresenceDelta) => {
-    if (!presence || delta.roomId !== presence.roomId) return;
-    presence = applyPresenceDelta(presence, delta, me.id);
-    renderPresence();
+  /** Every page of the room list. */
+  const listRooms = async () => {
+    const rooms: RoomDTO[] = [];
+    let after: string | null | undefined;
+    do {
+      const res = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('room:list', after ? { after } : {});
+      if (!res.ok) throw new Refused(res.error.message);
+      rooms.push(...res.rooms);
+      after = res.nextCursor;
+    } while (after);
+    return rooms;
   };
 
-  ui.roomForm.addEventListener('submit', (event) => {
-    event.preventDefault();
-    ui.roomError.textContent = '';
-    socket.timeout(ACK_TIMEOUT_MS).emit('room:create', { name: ui.roomName.value }, (err, res) => {
-      if (err) return void (ui.roomError.textContent = 'Not connected, try again in a moment');
-      if (!res.ok) return void (ui.roomError.textContent = res.error.message);
-      ui.roomName.value = '';
-      if (!rooms.some((r) => r.id === res.room.id)) rooms.push(res.room);
-      sidebar.close();
-      joinRoom(res.room.id);
-    });
-  });
-
-  ui.loadOlder.addEventListener('click', () => {
-    if (!room || nextCursor === null) return;
-    const roomId = room.id;
-    ui.loadOlder.disabled = true;
-    socket.timeout(ACK_TIMEOUT_MS).emit('message:history', { roomId, before: nextCursor }, (err, res) => {
-      ui.loadOlder.disabled = false;
-      if (err || roomId !== room?.id) return;
-      if (!res.ok) return void (ui.sendError.textContent = res.error.message);
-      view.merge(sync.timeline(roomId).add(res.messages));
-      nextCursor = res.nextCursor;
-      renderMessages('keep');
-      // The button is gone once everything is loaded: keep the keyboard focus in the conversation.
-      if (nextCursor === null) ui.messages.focus();
-    });
-  });
-
-  // ---- sending ---------------------------------------------------------------------------------
-
-  /** Sends the open room's next queued message; each ack sends the one after it. */
-  const flush = () => {
-    if (!room || !joined || !socket.connected) return;
-    const item = outbox.next(room.id);
-    if (item) transmit(item);
+  const listDirects = async () => {
+    const res = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('dm:list', {});
+    if (!res.ok) throw new Refused(res.error.message);
+    return res.rooms;
   };
 
-  const transmit = (item: OutboxItem) => {
-    item.status = 'sending';
-    const payload = { roomId: item.roomId, text: item.text, clientId: item.clientId, ...(item.attempted && { resend: true }) };
-    item.attempted = true;
-    socket.timeout(ACK_TIMEOUT_MS).emit('message:send', payload, (err, res) => {
-      if (outbox.get(item.clientId) !== item || item.status !== 'sending') return;
-      if (err) {
-        // Disconnected or no answer: it stays queued, and the server ignores a duplicate clientId.
-        item.status = 'queued';
-      } else if (res.ok) {
-        outbox.delete(item.clientId);
-        view.merge(sync.live(res.message));
-        markRead();
-      } else {
-        item.status = 'failed';
-        item.error = res.error.message;
-        ui.sendError.textContent = res.error.message;
-      }
-      renderMessages('follow');
-      flush();
-    });
-  };
-
-  const send = () => {
-    const text = ui.input.value.trim();
-    if (!room || text.length === 0) return;
-    if ([...text].length > LIMITS.messageMaxLength) {
-      ui.sendError.textContent = `A message has at most ${LIMITS.messageMaxLength} characters`;
+  /** At every connection: the rooms, the conversations and the read positions, then the room to show. */
+  const loadLists = async () => {
+    try {
+      const [rooms, directs] = await Promise.all([listRooms(), listDirects(), reads.load()]);
+      sidebar.setRooms(rooms);
+      sidebar.setDirects(directs);
+      sidebar.showError('');
+    } catch (error) {
+      // Disconnected: the next "connect" asks again. Connected but unanswered or refused: ask again soon.
+      sidebar.showError(failureText(error));
+      setTimeout(() => socket.connected && void loadLists(), RETRY_MS);
       return;
     }
-    outbox.add(room.id, text);
-    ui.input.value = '';
-    ui.sendError.textContent = '';
-    typingSignal.stop();
-    renderCharCount();
-    renderMessages('bottom');
-    flush();
+    reads.state.known(sidebar.all());
+    renderSidebar();
+    if (conversation.room) return conversation.rejoin();
+    const wanted = localStorage.getItem(ROOM_KEY);
+    const target = (wanted && sidebar.find(wanted)) || sidebar.fallback(DEFAULT_ROOM);
+    if (target) conversation.join(target.id);
   };
-
-  ui.composer.addEventListener('submit', (event) => {
-    event.preventDefault();
-    send();
-  });
-  ui.input.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      send();
-    }
-  });
-  ui.input.addEventListener('input', () => {
-    renderCharCount();
-    typingSignal.input(ui.input.value.trim().length > 0);
-  });
-  ui.input.addEventListener('blur', () => typingSignal.stop());
 
   // ---- the socket ------------------------------------------------------------------------------
 
-  const announce = (text: string) => {
-    ui.announcer.textContent = text;
-  };
-
-  socket.on('connect', () => {
-    setConnection('connected');
-    loadRooms();
-  });
-
-  socket.on('disconnect', (reason) => {
-    joined = false;
-    outbox.requeue();
-    typingIndicator.clear();
-    // The server ends a socket itself only when its session was signed out.
-    if (reason === 'io server disconnect') return location.assign('/login');
-    setConnection('reconnecting');
-    renderMessages('follow');
-  });
-
-  socket.on('connect_error', (error) => {
-    const code = (error as Error & { data?: { code?: string } }).data?.code;
-    if (code === 'UNAUTHORIZED') return location.assign('/login');
-    // A handshake without a session is refused with a bare 403 before Socket.IO sees it: ask.
-    if (!code) {
-      void fetch('/api/session').then(
-        (res) => res.status === 401 && location.assign('/login'),
-        () => {},
-      );
-    }
-    setConnection('reconnecting');
-    // A refusal by the server (e.g. its store is down) is not retried by Socket.IO itself.
-    if (!socket.active) setTimeout(() => socket.connect(), 3000);
+  watchConnection(socket, {
+    connected: () => void loadLists(),
+    disconnected: () => {
+      conversation.disconnected();
+      composer.disconnected();
+      conversation.render('follow');
+    },
   });
 
   socket.on('welcome', ({ user, server }) => {
@@ -423,60 +202,36 @@ export function startChat(initialUser: UserDTO): void {
     renderServer(server);
   });
 
-  socket.on('message', (message: MessageDTO) => {
-    if (message.roomId !== room?.id) return;
-    const added = sync.live(message);
-    if (added.length === 0) return; // a duplicate: shown already
-    view.merge(added);
-    markRead();
-    typingIndicator.stop(message.author.id);
-    const mine = outbox.delete(message.clientId) || message.author.id === me.id;
-    renderMessages(mine ? 'bottom' : 'follow');
-    if (!mine) announce(`${message.author.name}: ${message.text.slice(0, 300)}`);
+  socket.on('rooms:heads', (heads) => {
+    for (const [roomId, seq] of Object.entries(heads)) if (typeof seq === 'number') conversation.head(roomId, seq);
+  });
+  socket.on('rooms:revs', (revs) => {
+    for (const [roomId, rev] of Object.entries(revs)) if (typeof rev === 'number') conversation.revs(roomId, rev);
   });
 
-  socket.on('rooms:heads', (announced) => {
-    for (const [roomId, seq] of Object.entries(announced)) {
-      if (typeof seq !== 'number') continue;
-      unread.head(roomId, seq);
-      if (roomId === room?.id) sync.head(roomId, seq);
-    }
-    renderRooms();
-  });
-
-  // This replica's broker link was down: messages from other replicas may be missing.
-  socket.on('resync', () => sync.resyncAll());
+  // This replica's broker link was down: messages and changes from other replicas may be missing.
+  socket.on('resync', () => conversation.resync());
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && socket.connected) sync.resyncAll();
+    renderSidebar();
+    if (document.visibilityState !== 'visible' || !socket.connected) return;
+    conversation.resync();
+    markSeen();
   });
 
-  socket.on('room:created', (created) => {
-    if (rooms.some((r) => r.id === created.id)) return;
-    // A new room: everything in it will be unread.
-    unread.known([created]);
-    rooms.push(created);
-    renderRooms();
-  });
-
-  socket.on('presence:delta', applyPresence);
-
-  socket.on('typing', ({ roomId, user, typing }) => {
-    if (roomId !== room?.id || user.id === me.id) return;
-    typingIndicator.update(user, typing);
-  });
-
-  socket.on('user:updated', (user) => applyUser(user));
+  socket.on('room:created', (room) => known(room));
+  socket.on('dm:opened', (room) => known(room));
+  socket.on('mention', (notice) => notifier.notify(notice, sidebar.find(notice.roomId)));
 
   const applyUser = (user: UserDTO) => {
     if (user.id === me.id) me = user;
-    view.updateAuthor(user);
-    if (presence) presence.users = presence.users.map((u) => (u.id === user.id ? user : u));
+    conversation.updateAuthor(user);
+    sidebar.updatePeer(user);
     refreshAvatars(user);
+    renderSidebar();
   };
+  socket.on('user:updated', applyUser);
 
   setupAvatarUpload(applyUser);
   renderMe();
-  renderCharCount();
-  setConnection('connecting');
   socket.connect();
 }

@@ -178,12 +178,17 @@ test('rooms: one creates a room, the other sees it live, gets an unread count an
   await see(jo.page.locator('#room-name-heading').getByText('release-day', { exact: true }));
   const kimsLink = kim.page.locator('#room-list button', { hasText: 'release-day' });
   await see(kimsLink);
+  // Counts are kept for rooms a person has opened (their read position is on the server).
+  await kimsLink.click();
+  await see(kim.page.locator('#room-name-heading').getByText('release-day', { exact: true }));
+  await kim.page.locator('#room-list button', { hasText: 'general' }).click();
+  await see(kim.page.locator('#room-name-heading').getByText('general', { exact: true }));
 
   await jo.say('Ship it?');
   await jo.say('Everything is green');
   await see(kimsLink.locator('.unread-badge').getByText('2', { exact: true }));
   await screenshot(kim.page, 'chat-unread');
-  // The count survives a reload: the room's head from the server, what Kim read from this browser.
+  // The count survives a reload: the room's head and Kim's read position both come from the server.
   await kim.page.reload();
   await see(kimsLink.locator('.unread-badge').getByText('2', { exact: true }));
 

@@ -136,9 +136,12 @@ export async function signIn(
   replica: Replica,
   name: string,
   viewport = { width: 1280, height: 800 },
+  /** Prepares the browser profile before the first page opens (permissions, init scripts). */
+  prepare?: (context: BrowserContext) => Promise<void>,
 ): Promise<Person> {
   const context = await browser.newContext({ baseURL: replica.url, viewport });
   context.setDefaultTimeout(UI_TIMEOUT_MS);
+  await prepare?.(context);
   const page = await context.newPage();
   // Script errors and CSP refusals fail the test when the person leaves.
   const problems: string[] = [];
@@ -191,4 +194,54 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   // Finished transitions: the phone drawer slides in.
   await page.screenshot({ path: file, animations: 'disabled' });
   return file;
+}
+
+/** A room or direct conversation in the sidebar, by its name. */
+export function sidebarEntry(page: Page, name: string): Locator {
+  return page.locator('#room-list .room-link, #dm-list .room-link').filter({ has: page.locator('.room-link-name').getByText(name, { exact: true }) });
+}
+
+/** The row of the message whose text is `text`. */
+export function messageRow(page: Page, text: string): Locator {
+  return page.locator('#message-list .message').filter({ has: page.locator('.message-text').getByText(text, { exact: true }) });
+}
+
+/**
+ * The page as a hidden tab (another tab in front, the window minimised): what `document.hidden`
+ * says and the `visibilitychange` it fires. Headless Chromium shows every tab as visible, so the
+ * page's view of it is set instead. (Scripts run in the page, as text: no DOM types here.)
+ */
+export async function setTabHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate(
+    hidden
+      ? `Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+         Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+         document.dispatchEvent(new Event('visibilitychange'));`
+      : `delete document.visibilityState;
+         delete document.hidden;
+         document.dispatchEvent(new Event('visibilitychange'));`,
+  );
+}
+
+/**
+ * Grants notifications to the profile and records every notification its pages show, in the
+ * order shown (read them with `shownNotifications`).
+ */
+export async function recordNotifications(context: BrowserContext): Promise<void> {
+  await context.grantPermissions(['notifications']);
+  await context.addInitScript({
+    content: `
+      window.shownNotifications = [];
+      const RealNotification = window.Notification;
+      window.Notification = class extends RealNotification {
+        constructor(title, options) {
+          window.shownNotifications.push({ title, body: (options && options.body) || '' });
+          super(title, options);
+        }
+      };`,
+  });
+}
+
+export async function shownNotifications(page: Page): Promise<{ title: string; body: string }[]> {
+  return (await page.evaluate('window.shownNotifications')) as { title: string; body: string }[];
 }
