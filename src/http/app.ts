@@ -24,7 +24,7 @@ export interface ReadinessCheck {
 }
 
 export interface AppDeps {
-  config: Pick<Config, 'trustProxy' | 'rateLimits' | 'allowedOrigins' | 'publicOrigin'>;
+  config: Pick<Config, 'trustProxy' | 'rateLimits' | 'allowedOrigins' | 'publicOrigin' | 'editWindowMs'>;
   chat: ChatService;
   accounts: AccountService;
   passkeys: PasskeyService;
@@ -181,7 +181,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/', async (req, res) => {
     const user = await auth.currentUser(req);
     if (!user) return res.redirect(303, '/login');
-    res.render('chat', { user, server: deps.serverInfo(), limits: LIMITS });
+    res.render('chat', { user, server: deps.serverInfo(), limits: LIMITS, editWindowMs: deps.config.editWindowMs });
   });
 
   app.use(auth.router);
