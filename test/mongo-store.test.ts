@@ -184,19 +184,6 @@ describe('documents written before direct conversations, edits, mentions and rea
     expect(await keys('reads')).toContainEqual({ key: { userId: 1, roomId: 1 }, unique: true });
     expect(await keys('mentions')).toContainEqual({ key: { userId: 1, roomId: 1, seq: 1 }, unique: true });
   });
-
-  test('mentions the previous version kept in the position document still count while above it', async () => {
-    const url = ferret.url();
-    const store = await open(options({ url }));
-    const ann = await store.users.findOrCreateByName('Ann');
-    const room = await store.rooms.create('old-reads');
-    await inspect(url)
-      .collection('reads')
-      .insertOne({ userId: new ObjectId(ann.id), roomId: new ObjectId(room.id), seq: 4, mentions: [3, 6, 9] });
-    await store.reads.addMention(room.id, 12, [ann.id]);
-    expect(await store.reads.list(ann.id)).toEqual([{ roomId: room.id, seq: 4, mentions: [6, 9, 12] }]);
-    expect(await store.reads.mark(ann.id, room.id, 6)).toEqual({ roomId: room.id, seq: 6, mentions: [9, 12] });
-  });
 });
 
 describe('message changes', () => {

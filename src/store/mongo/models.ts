@@ -109,11 +109,6 @@ const readSchema = new Schema(
     userId: { type: Schema.Types.ObjectId, required: true },
     roomId: { type: Schema.Types.ObjectId, required: true },
     seq: { type: Number, default: 0 },
-    /**
-     * Written only by the previous version (mentions now have a collection of their own):
-     * still read, those above `seq` being unread, never written.
-     */
-    mentions: { type: [Number], default: undefined },
   },
   { versionKey: false },
 );

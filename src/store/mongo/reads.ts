@@ -28,7 +28,7 @@ export function createReadRepository({ Read, Mention }: Pick<Models, 'Read' | 'M
             .limit(LIMITS.mentionsRemembered)
             .lean<Pick<MentionDoc, 'seq'>[]>(),
         ]);
-        return { roomId, seq: position.seq, mentions: unread(position.seq, [...stored.map((m) => m.seq), ...(position.mentions ?? [])]) };
+        return { roomId, seq: position.seq, mentions: unread(position.seq, stored.map((m) => m.seq)) };
       }),
     list: (userId) =>
       guard(async () => {
@@ -47,7 +47,7 @@ export function createReadRepository({ Read, Mention }: Pick<Models, 'Read' | 'M
           .map(([roomId, { position, seqs }]): ReadRecord => {
             // Mentioned, but the position's insert has not landed (yet): just before the first.
             const seq = position ? (position.seq ?? 0) : seqs.reduce((a, b) => Math.min(a, b)) - 1;
-            return { roomId, seq, mentions: unread(seq, [...seqs, ...(position?.mentions ?? [])]) };
+            return { roomId, seq, mentions: unread(seq, seqs) };
           });
       }),
     addMention: (roomId, seq, userIds) =>
@@ -72,7 +72,7 @@ export function createReadRepository({ Read, Mention }: Pick<Models, 'Read' | 'M
  * Raises the position (`$max`: never back) where there is one, else inserts it. Not a
  * findAndModify upsert: FerretDB 1.x returns no document from those.
  */
-async function raisePosition(Read: Models['Read'], key: Key, seq: number): Promise<Pick<ReadDoc, 'seq' | 'mentions'>> {
+async function raisePosition(Read: Models['Read'], key: Key, seq: number): Promise<Pick<ReadDoc, 'seq'>> {
   const doc = await Read.findOneAndUpdate(key, { $max: { seq } }, { returnDocument: 'after' }).lean<ReadDoc>();
   if (doc) return doc;
   await Read.collection.insertOne({ ...key, seq });
