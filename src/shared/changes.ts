@@ -1,5 +1,5 @@
 import type { ChangesPage, MessageDTO } from './protocol';
-import { GAP_WAIT_MS, HOLE_GIVE_UP_MS, HOLE_GRACE_MS } from './timeline';
+import { CatchUpDriver, HOLE_GIVE_UP_MS } from './catch-up';
 
 /**
  * The client side of edits, deletes and reactions, shared by the browser client and the
@@ -93,103 +93,45 @@ export interface ChangeSyncOptions {
 }
 
 /**
- * Drives change catch-up for the rooms a client shows, as `RoomSync` does for messages: on a
- * rev gap in live changes, on a `rooms:revs` past what it applied, and whenever asked (after a
- * reconnection, a `resync`, the page becoming visible, or rejoining a room it kept). One
- * catch-up per room at a time; requests meanwhile fold into one more round.
+ * Catch-up of a room's changes by rev (`message:changes`), as `RoomSync` does for messages;
+ * when it runs is `CatchUpDriver`'s (also on rejoining a room it kept).
  */
-export class ChangeSync {
-  private readonly rooms = new Map<string, RevCursor>();
-  private readonly running = new Map<string, { again: boolean }>();
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
-  private stopped = false;
-
-  constructor(private readonly options: ChangeSyncOptions) {}
+export class ChangeSync extends CatchUpDriver<RevCursor> {
+  constructor(private readonly options: ChangeSyncOptions) {
+    super();
+  }
 
   /** Starts following a room from the rev its messages were read at (a fresh join). */
   track(roomId: string, headRev: number): RevCursor {
     this.forget(roomId);
     const cursor = new RevCursor(roomId, headRev);
-    this.rooms.set(roomId, cursor);
+    this.cursors.set(roomId, cursor);
     return cursor;
   }
 
   cursor(roomId: string): RevCursor | undefined {
-    return this.rooms.get(roomId);
-  }
-
-  forget(roomId: string): void {
-    this.rooms.delete(roomId);
-    clearTimeout(this.timers.get(roomId));
-    this.timers.delete(roomId);
+    return this.cursors.get(roomId);
   }
 
   /** A change seen live: noted, and a gap before it filled if it does not close by itself. */
   live(message: MessageDTO): void {
-    const cursor = this.rooms.get(message.roomId);
+    const cursor = this.cursors.get(message.roomId);
     if (!cursor) return;
     cursor.saw(message.rev);
-    if (cursor.hasGap) this.schedule(message.roomId, GAP_WAIT_MS);
+    this.arrivedLive(message.roomId);
   }
 
-  /** A `rooms:revs` announcement: catch up if the room changed past what this client applied. */
-  head(roomId: string, rev: number): void {
-    const cursor = this.rooms.get(roomId);
-    if (!cursor || rev <= cursor.through) return;
-    cursor.announce(rev);
-    this.schedule(roomId, GAP_WAIT_MS);
-  }
-
-  /** Catch up every room now. */
-  resyncAll(): void {
-    for (const roomId of this.rooms.keys()) void this.catchUp(roomId);
-  }
-
-  /** Fetches every change since what the room applied, page by page. */
-  async catchUp(roomId: string): Promise<void> {
-    const running = this.running.get(roomId);
-    if (running) return void (running.again = true);
-    const round = { again: true };
-    this.running.set(roomId, round);
-    try {
-      while (round.again && !this.stopped) {
-        round.again = false;
-        const cursor = this.rooms.get(roomId);
-        if (!cursor) break;
-        let from = cursor.fromRev;
-        for (;;) {
-          const page = await this.options.fetchChanges(roomId, from);
-          if (this.rooms.get(roomId) !== cursor) return;
-          if (page.messages.length > 0) this.options.onChanged(roomId, page.messages);
-          cursor.applyPage(from, page, (this.options.now ?? Date.now)());
-          if (page.complete || page.messages.length === 0) break;
-          // Inclusive: the last one comes again unless the page moved past it.
-          const last = page.messages.at(-1)!.rev;
-          from = last > from ? last : last + 1;
-        }
-        if (cursor.hasGap) this.schedule(roomId, HOLE_GRACE_MS);
-      }
-    } catch {
-      // Disconnected or refused: the next reconnection or announcement tries again.
-    } finally {
-      this.running.delete(roomId);
+  protected override async fetchRound(roomId: string, cursor: RevCursor, current: () => boolean): Promise<void> {
+    let from = cursor.fromRev;
+    for (;;) {
+      const page = await this.options.fetchChanges(roomId, from);
+      if (!current()) return;
+      if (page.messages.length > 0) this.options.onChanged(roomId, page.messages);
+      cursor.applyPage(from, page, (this.options.now ?? Date.now)());
+      if (page.complete || page.messages.length === 0) return;
+      // Inclusive: the last one comes again unless the page moved past it.
+      const last = page.messages.at(-1)!.rev;
+      from = last > from ? last : last + 1;
     }
-  }
-
-  stop(): void {
-    this.stopped = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-  }
-
-  private schedule(roomId: string, delayMs: number) {
-    if (this.timers.has(roomId) || this.stopped) return;
-    this.timers.set(
-      roomId,
-      setTimeout(() => {
-        this.timers.delete(roomId);
-        if (this.rooms.get(roomId)?.hasGap) void this.catchUp(roomId);
-      }, delayMs),
-    );
   }
 }

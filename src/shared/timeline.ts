@@ -1,3 +1,4 @@
+import { CatchUpDriver, HOLE_GIVE_UP_MS } from './catch-up';
 import type { MessageDTO, SincePage } from './protocol';
 
 /**
@@ -6,17 +7,6 @@ import type { MessageDTO, SincePage } from './protocol';
  * live delivery missed. README.md ("Delivery guarantees") describes the same protocol
  * for other clients.
  */
-
-/** A live message may overtake the one before it by a moment: wait this long before fetching. */
-export const GAP_WAIT_MS = 300;
-/** A seq that a catch-up skipped is asked for again this often: its insert may have been in flight. */
-export const HOLE_GRACE_MS = 1000;
-/**
- * Still absent this long after it was first missed, a seq was never used (an unmarked resend
- * or a failed insert). Longer than a store write can take while it retries collided numbers,
- * so a slow insert whose live broadcast was lost too is still found.
- */
-export const HOLE_GIVE_UP_MS = 5000;
 
 /** One room's messages: sorted by seq, deduplicated by id, and how far they are complete. */
 export class RoomTimeline {
@@ -140,99 +130,36 @@ export interface RoomSyncOptions {
   now?: () => number;
 }
 
-/**
- * Drives catch-up for the rooms a client shows: on a gap in live delivery, on a head
- * announcement past what it has, and whenever asked (after a reconnection, a `resync`,
- * or the page becoming visible). One catch-up per room at a time; requests that arrive
- * meanwhile fold into one more round.
- */
-export class RoomSync {
-  private readonly rooms = new Map<string, RoomTimeline>();
-  private readonly running = new Map<string, { again: boolean }>();
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
-  private stopped = false;
-
-  constructor(private readonly options: RoomSyncOptions) {}
-
-  timeline(roomId: string): RoomTimeline {
-    let timeline = this.rooms.get(roomId);
-    if (!timeline) this.rooms.set(roomId, (timeline = new RoomTimeline(roomId)));
-    return timeline;
+/** Catch-up of a room's messages by seq (`message:since`); when it runs is `CatchUpDriver`'s. */
+export class RoomSync extends CatchUpDriver<RoomTimeline> {
+  constructor(private readonly options: RoomSyncOptions) {
+    super();
   }
 
-  forget(roomId: string): void {
-    this.rooms.delete(roomId);
-    clearTimeout(this.timers.get(roomId));
-    this.timers.delete(roomId);
+  timeline(roomId: string): RoomTimeline {
+    let timeline = this.cursors.get(roomId);
+    if (!timeline) this.cursors.set(roomId, (timeline = new RoomTimeline(roomId)));
+    return timeline;
   }
 
   /** A live message: added, and a gap before it is filled if it does not close by itself. */
   live(message: MessageDTO): MessageDTO[] {
-    const timeline = this.rooms.get(message.roomId);
+    const timeline = this.cursors.get(message.roomId);
     if (!timeline) return [];
     const added = timeline.add([message]);
-    if (timeline.hasGap) this.schedule(message.roomId, GAP_WAIT_MS);
+    this.arrivedLive(message.roomId);
     return added;
   }
 
-  /** A head announcement: catch up if the room went past what this client has. */
-  head(roomId: string, seq: number): void {
-    const timeline = this.rooms.get(roomId);
-    if (!timeline || seq <= timeline.through) return;
-    timeline.announce(seq);
-    this.schedule(roomId, GAP_WAIT_MS);
-  }
-
-  /** Catch up every room now. */
-  resyncAll(): void {
-    for (const roomId of this.rooms.keys()) void this.catchUp(roomId);
-  }
-
-  /** Fetches everything after what the room has, page by page; holes left are re-checked later. */
-  async catchUp(roomId: string): Promise<void> {
-    const running = this.running.get(roomId);
-    if (running) return void (running.again = true);
-    const round = { again: true };
-    this.running.set(roomId, round);
-    try {
-      while (round.again && !this.stopped) {
-        round.again = false;
-        const timeline = this.rooms.get(roomId);
-        if (!timeline) break;
-        let after = timeline.through;
-        for (;;) {
-          const page = await this.options.fetchSince(roomId, after);
-          if (this.rooms.get(roomId) !== timeline) return;
-          const added = timeline.applySince(after, page, (this.options.now ?? Date.now)());
-          if (added.length > 0) this.options.onAdded(roomId, added);
-          if (page.complete || page.messages.length === 0) break;
-          after = page.messages.at(-1)!.seq;
-        }
-        // Holes left: one more look once their inserts, if any were in flight, are done.
-        if (timeline.hasGap) this.schedule(roomId, HOLE_GRACE_MS);
-      }
-    } catch {
-      // Disconnected or refused: the next reconnection or announcement tries again.
-    } finally {
-      this.running.delete(roomId);
+  protected override async fetchRound(roomId: string, timeline: RoomTimeline, current: () => boolean): Promise<void> {
+    let after = timeline.through;
+    for (;;) {
+      const page = await this.options.fetchSince(roomId, after);
+      if (!current()) return;
+      const added = timeline.applySince(after, page, (this.options.now ?? Date.now)());
+      if (added.length > 0) this.options.onAdded(roomId, added);
+      if (page.complete || page.messages.length === 0) return;
+      after = page.messages.at(-1)!.seq;
     }
-  }
-
-  stop(): void {
-    this.stopped = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-  }
-
-  private schedule(roomId: string, delayMs: number) {
-    if (this.timers.has(roomId) || this.stopped) return;
-    this.timers.set(
-      roomId,
-      setTimeout(() => {
-        this.timers.delete(roomId);
-        const timeline = this.rooms.get(roomId);
-        if (timeline?.hasGap) void this.catchUp(roomId);
-      }, delayMs),
-    );
   }
 }
