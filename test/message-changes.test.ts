@@ -1,7 +1,7 @@
 import type { MessageDTO } from '../src/shared/protocol';
 import { createMemoryStore } from '../src/store/memory';
 import type { Store } from '../src/store/types';
-import { connect, expectOk, nextEvent, request, signIn, type ChatClient } from './helpers/client';
+import { connect, expectOk, nextEvent, request, signIn, type AckOf, type ChatClient } from './helpers/client';
 import { uniqueId } from './helpers/net';
 import { startServer, type TestServer } from './helpers/server';
 
@@ -21,6 +21,30 @@ async function signedIn(server: TestServer, name = uniqueId('P')) {
   const socket = await connect(server.url, cookie);
   sockets.push(socket);
   return { ...user, socket };
+}
+
+type MessageEvent = 'message:edit' | 'message:delete' | 'message:react';
+
+/**
+ * A server of its own (its own limits or store) with one person who posted `text` in
+ * general; `run` makes requests about that message.
+ */
+async function onOwnServer(
+  options: Parameters<typeof startServer>[0],
+  text: string,
+  run: (about: <E extends MessageEvent>(event: E, extra?: object) => Promise<AckOf<E>>) => Promise<void>,
+): Promise<void> {
+  const server = await startServer(options);
+  try {
+    const { socket } = await signedIn(server);
+    const general = expectOk(await request(socket, 'room:list', {})).rooms[0]!;
+    expectOk(await request(socket, 'room:join', { roomId: general.id }));
+    const { message } = expectOk(await request(socket, 'message:send', { roomId: general.id, text }));
+    await run((event, extra) => request(socket, event, { roomId: general.id, messageId: message.id, ...extra }));
+    socket.close();
+  } finally {
+    await server.close();
+  }
 }
 
 beforeAll(async () => {
@@ -96,53 +120,32 @@ describe('editing', () => {
         },
       },
     };
-    const old = await startServer({ store: aged });
     try {
-      const { socket } = await signedIn(old);
-      const general = expectOk(await request(socket, 'room:list', {})).rooms[0]!;
-      expectOk(await request(socket, 'room:join', { roomId: general.id }));
-      const { message } = expectOk(await request(socket, 'message:send', { roomId: general.id, text: 'old news' }));
-      expect(await request(socket, 'message:edit', { roomId: general.id, messageId: message.id, text: 'too late' })).toMatchObject({ ok: false, error: { code: 'EDIT_WINDOW_CLOSED' } });
-      expect(await request(socket, 'message:delete', { roomId: general.id, messageId: message.id })).toMatchObject({ ok: false, error: { code: 'EDIT_WINDOW_CLOSED' } });
-      // Reactions have no window.
-      expectOk(await request(socket, 'message:react', { roomId: general.id, messageId: message.id, emoji: '👍', on: true }));
-      socket.close();
+      await onOwnServer({ store: aged }, 'old news', async (about) => {
+        expect(await about('message:edit', { text: 'too late' })).toMatchObject({ ok: false, error: { code: 'EDIT_WINDOW_CLOSED' } });
+        expect(await about('message:delete')).toMatchObject({ ok: false, error: { code: 'EDIT_WINDOW_CLOSED' } });
+        // Reactions have no window.
+        expectOk(await about('message:react', { emoji: '👍', on: true }));
+      });
     } finally {
-      await old.close();
       await memory.close();
     }
   });
 
   test('MESSAGE_EDIT_MINUTES=0 turns editing and deleting off; reactions still work', async () => {
-    const off = await startServer({ env: { MESSAGE_EDIT_MINUTES: '0' } });
-    try {
-      const { socket } = await signedIn(off);
-      const general = expectOk(await request(socket, 'room:list', {})).rooms[0]!;
-      expectOk(await request(socket, 'room:join', { roomId: general.id }));
-      const { message } = expectOk(await request(socket, 'message:send', { roomId: general.id, text: 'fixed' }));
-      expect(await request(socket, 'message:edit', { roomId: general.id, messageId: message.id, text: 'no' })).toMatchObject({ ok: false, error: { code: 'EDITING_DISABLED' } });
-      expect(await request(socket, 'message:delete', { roomId: general.id, messageId: message.id })).toMatchObject({ ok: false, error: { code: 'EDITING_DISABLED' } });
-      expectOk(await request(socket, 'message:react', { roomId: general.id, messageId: message.id, emoji: '👍', on: true }));
-      socket.close();
-    } finally {
-      await off.close();
-    }
+    await onOwnServer({ env: { MESSAGE_EDIT_MINUTES: '0' } }, 'fixed', async (about) => {
+      expect(await about('message:edit', { text: 'no' })).toMatchObject({ ok: false, error: { code: 'EDITING_DISABLED' } });
+      expect(await about('message:delete')).toMatchObject({ ok: false, error: { code: 'EDITING_DISABLED' } });
+      expectOk(await about('message:react', { emoji: '👍', on: true }));
+    });
   });
 
   test('edits and deletes are rate limited per person', async () => {
-    const limited = await startServer({ env: { EDIT_RATE_LIMIT: '2' } });
-    try {
-      const { socket } = await signedIn(limited);
-      const general = expectOk(await request(socket, 'room:list', {})).rooms[0]!;
-      expectOk(await request(socket, 'room:join', { roomId: general.id }));
-      const { message } = expectOk(await request(socket, 'message:send', { roomId: general.id, text: 'v1' }));
-      expectOk(await request(socket, 'message:edit', { roomId: general.id, messageId: message.id, text: 'v2' }));
-      expectOk(await request(socket, 'message:edit', { roomId: general.id, messageId: message.id, text: 'v3' }));
-      expect(await request(socket, 'message:delete', { roomId: general.id, messageId: message.id })).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
-      socket.close();
-    } finally {
-      await limited.close();
-    }
+    await onOwnServer({ env: { EDIT_RATE_LIMIT: '2' } }, 'v1', async (about) => {
+      expectOk(await about('message:edit', { text: 'v2' }));
+      expectOk(await about('message:edit', { text: 'v3' }));
+      expect(await about('message:delete')).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
+    });
   });
 });
 
@@ -180,18 +183,10 @@ describe('reactions', () => {
     const message = await send(ann, 'no custom');
     expect(await request(bo, 'message:react', { roomId, messageId: message.id, emoji: '🦄', on: true })).toMatchObject({ ok: false, error: { code: 'INVALID_REACTION' } });
     expect(await request(bo, 'message:react', { roomId, messageId: message.id, emoji: '👍' })).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
-    const limited = await startServer({ env: { REACTION_RATE_LIMIT: '3' } });
-    try {
-      const { socket } = await signedIn(limited);
-      const general = expectOk(await request(socket, 'room:list', {})).rooms[0]!;
-      expectOk(await request(socket, 'room:join', { roomId: general.id }));
-      const { message: m } = expectOk(await request(socket, 'message:send', { roomId: general.id, text: 'x' }));
-      for (const on of [true, false, true]) expectOk(await request(socket, 'message:react', { roomId: general.id, messageId: m.id, emoji: '👍', on }));
-      expect(await request(socket, 'message:react', { roomId: general.id, messageId: m.id, emoji: '👍', on: false })).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
-      socket.close();
-    } finally {
-      await limited.close();
-    }
+    await onOwnServer({ env: { REACTION_RATE_LIMIT: '3' } }, 'x', async (about) => {
+      for (const on of [true, false, true]) expectOk(await about('message:react', { emoji: '👍', on }));
+      expect(await about('message:react', { emoji: '👍', on: false })).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
+    });
   });
 });
 

@@ -1,42 +1,23 @@
-import type { Browser } from 'playwright-core';
-import { startFerretDB, type FerretDB } from '../helpers/ferretdb';
 import { connect, expectOk, request, signIn as signInApi } from '../helpers/client';
 import { pngOf } from '../helpers/png';
 import {
-  launchBrowser,
   messageText,
   noLonger,
   screenshot,
   see,
   signIn,
-  startCluster,
-  type Cluster,
+  useTwoReplicas,
 } from './helpers';
 
 // Two people, two browser profiles, two app replicas joined by Redis, one MongoDB (FerretDB).
 jest.setTimeout(90_000);
 
-let ferret: FerretDB;
-let cluster: Cluster;
-let browser: Browser;
-
-beforeAll(async () => {
-  [ferret, browser] = await Promise.all([startFerretDB(), launchBrowser()]);
-  // Seeding history goes faster than people type; the limit is not what this suite tests.
-  cluster = await startCluster(ferret, 'redis', { env: { MESSAGE_RATE_LIMIT: '1000' } });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await cluster?.close();
-  await ferret?.destroy();
-});
-
-const one = () => cluster.replicas[0]!;
-const two = () => cluster.replicas[1]!;
+// Seeding history goes faster than people type; the limit is not what this suite tests.
+const stage = useTwoReplicas({ env: { MESSAGE_RATE_LIMIT: '1000' } });
+const { one, two } = stage;
 
 test('signing in asks for a usable name', async () => {
-  const context = await browser.newContext({ baseURL: one().url });
+  const context = await stage.browser.newContext({ baseURL: one().url });
   const page = await context.newPage();
   await page.goto('/');
   await page.getByLabel('Your name').fill('   ');
@@ -47,8 +28,8 @@ test('signing in asks for a usable name', async () => {
 });
 
 test('two people on different replicas chat both ways and see who is typing', async () => {
-  const alice = await signIn(browser, one(), 'Alice');
-  const bob = await signIn(browser, two(), 'Bob');
+  const alice = await signIn(stage.browser, one(), 'Alice');
+  const bob = await signIn(stage.browser, two(), 'Bob');
   // Each page shows the replica it is on: presenters watch the load balancing.
   await see(alice.page.locator('#server-badge').getByText(one().name));
   await see(bob.page.locator('#server-badge').getByText(two().name));
@@ -86,8 +67,8 @@ test('two people on different replicas chat both ways and see who is typing', as
 });
 
 test('a message with HTML in it shows literally', async () => {
-  const mallory = await signIn(browser, one(), 'Mallory');
-  const carol = await signIn(browser, two(), 'Carol');
+  const mallory = await signIn(stage.browser, one(), 'Mallory');
+  const carol = await signIn(stage.browser, two(), 'Carol');
   const html = '<script>window.pwned = 1</script><img src="x" onerror="window.pwned = 2"><b>bold?</b>';
   await mallory.say(html);
   await see(messageText(carol.page, html));
@@ -98,8 +79,8 @@ test('a message with HTML in it shows literally', async () => {
 });
 
 test('the presence list shows both people and drops the one who closes the tab', async () => {
-  const dana = await signIn(browser, one(), 'Dana');
-  const erik = await signIn(browser, two(), 'Erik');
+  const dana = await signIn(stage.browser, one(), 'Dana');
+  const erik = await signIn(stage.browser, two(), 'Erik');
   const people = dana.page.locator('#presence-list');
   await see(people.getByText('Erik', { exact: true }));
   await see(people.getByText('Dana', { exact: true }));
@@ -113,8 +94,8 @@ test('the presence list shows both people and drops the one who closes the tab',
 });
 
 test('a profile photo uploaded on one replica shows on the other', async () => {
-  const fay = await signIn(browser, one(), 'Fay');
-  const gus = await signIn(browser, two(), 'Gus');
+  const fay = await signIn(stage.browser, one(), 'Fay');
+  const gus = await signIn(stage.browser, two(), 'Gus');
   await fay.say('Photo incoming');
   await see(messageText(gus.page, 'Photo incoming'));
   const photo = gus.page.locator('img.avatar[src^="/avatars/"]');
@@ -135,7 +116,7 @@ test('a profile photo uploaded on one replica shows on the other', async () => {
 });
 
 test('history is there after a reload, and older messages load on demand', async () => {
-  const hal = await signIn(browser, one(), 'Hal');
+  const hal = await signIn(stage.browser, one(), 'Hal');
   await hal.page.getByPlaceholder('New room').fill('history');
   await hal.page.getByRole('button', { name: 'Create' }).click();
   await see(hal.page.locator('#room-name-heading').getByText('history', { exact: true }));
@@ -167,8 +148,8 @@ test('history is there after a reload, and older messages load on demand', async
 });
 
 test('rooms: one creates a room, the other sees it live, gets an unread count and switches', async () => {
-  const jo = await signIn(browser, one(), 'Jo');
-  const kim = await signIn(browser, two(), 'Kim');
+  const jo = await signIn(stage.browser, one(), 'Jo');
+  const kim = await signIn(stage.browser, two(), 'Kim');
   await jo.page.getByPlaceholder('New room').fill('bad <room>');
   await jo.page.getByRole('button', { name: 'Create' }).click();
   await see(jo.page.locator('#room-error').getByText('A room name may only contain letters, digits, spaces and . _ -'));
@@ -207,7 +188,7 @@ test('rooms: one creates a room, the other sees it live, gets an unread count an
 });
 
 test('on a phone the rooms and people are behind the menu button', async () => {
-  const lea = await signIn(browser, one(), 'Lea', { width: 390, height: 780 });
+  const lea = await signIn(stage.browser, one(), 'Lea', { width: 390, height: 780 });
   const sidebar = lea.page.locator('#sidebar');
   await noLonger(sidebar);
   await lea.say('Hello from my phone');
@@ -221,7 +202,7 @@ test('on a phone the rooms and people are behind the menu button', async () => {
 });
 
 test('the message box shows the 2000-character limit and will not send past it', async () => {
-  const max = await signIn(browser, one(), 'Max');
+  const max = await signIn(stage.browser, one(), 'Max');
   const box = max.page.getByLabel('Message', { exact: true });
   await box.fill('a'.repeat(2001));
   await see(max.page.getByText('2001 / 2000: 1 too many'));
@@ -234,7 +215,7 @@ test('the message box shows the 2000-character limit and will not send past it',
 });
 
 test('signing out in one tab signs out every tab of that browser', async () => {
-  const ned = await signIn(browser, one(), 'Ned');
+  const ned = await signIn(stage.browser, one(), 'Ned');
   const secondTab = await ned.context.newPage();
   await secondTab.goto('/');
   await see(secondTab.locator('#connection[data-state="connected"]'));

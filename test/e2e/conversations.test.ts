@@ -1,8 +1,6 @@
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { startFerretDB, type FerretDB } from '../helpers/ferretdb';
+import type { Page } from 'playwright-core';
 import {
-  launchBrowser,
   messageRow,
   messageText,
   noLonger,
@@ -12,32 +10,16 @@ import {
   shownNotifications,
   sidebarEntry,
   signIn,
-  startCluster,
-  type Cluster,
   type Person,
+  useTwoReplicas,
 } from './helpers';
 
 // Direct messages, edits and deletes, mentions, reactions, read positions and links, as two
 // people on two replicas (joined by Redis, one FerretDB) see them in real Chromium.
 jest.setTimeout(120_000);
 
-let ferret: FerretDB;
-let cluster: Cluster;
-let browser: Browser;
-
-beforeAll(async () => {
-  [ferret, browser] = await Promise.all([startFerretDB(), launchBrowser()]);
-  cluster = await startCluster(ferret, 'redis');
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await cluster?.close();
-  await ferret?.destroy();
-});
-
-const one = () => cluster.replicas[0]!;
-const two = () => cluster.replicas[1]!;
+const stage = useTwoReplicas();
+const { one, two } = stage;
 
 const heading = (page: Page) => page.locator('#room-name-heading');
 
@@ -72,9 +54,9 @@ async function seeBadges(page: Page, name: string, expected: { unread: string; m
 
 // First, while the room list is short.
 test('a rich conversation, as a screenshot for the README', async () => {
-  const maya = await signIn(browser, one(), 'Maya');
-  const noah = await signIn(browser, two(), 'Noah');
-  const omar = await signIn(browser, two(), 'Omar');
+  const maya = await signIn(stage.browser, one(), 'Maya');
+  const noah = await signIn(stage.browser, two(), 'Noah');
+  const omar = await signIn(stage.browser, two(), 'Omar');
   await createRoom(maya, 'launch');
   await openEntry(noah, 'launch');
   await openEntry(omar, 'launch');
@@ -137,8 +119,8 @@ test('a rich conversation, as a screenshot for the README', async () => {
 
 describe('direct messages', () => {
   test('one starts a conversation from the people list; the other gets it with an unread count; both write and see typing', async () => {
-    const ada = await signIn(browser, one(), 'Ada');
-    const ben = await signIn(browser, two(), 'Ben');
+    const ada = await signIn(stage.browser, one(), 'Ada');
+    const ben = await signIn(stage.browser, two(), 'Ben');
     await see(ben.page.locator('#dm-empty'));
 
     // Nobody messages themselves: only the others have the button.
@@ -182,8 +164,8 @@ describe('direct messages', () => {
 
 describe('edits and deletes', () => {
   test('the author edits and deletes; the other sees it live and the same after a reload', async () => {
-    const cleo = await signIn(browser, one(), 'Cleo');
-    const dan = await signIn(browser, two(), 'Dan');
+    const cleo = await signIn(stage.browser, one(), 'Cleo');
+    const dan = await signIn(stage.browser, two(), 'Dan');
     await createRoom(cleo, 'edits');
     await openEntry(dan, 'edits');
     await cleo.say('Deploy at 5pm');
@@ -240,8 +222,8 @@ describe('edits and deletes', () => {
 
 describe('mentions', () => {
   test('@ suggests the room’s people; the mention is highlighted, counted in another room and notified in a hidden tab', async () => {
-    const eve = await signIn(browser, one(), 'Eve');
-    const finn = await signIn(browser, two(), 'Finn', undefined, recordNotifications);
+    const eve = await signIn(stage.browser, one(), 'Eve');
+    const finn = await signIn(stage.browser, two(), 'Finn', undefined, recordNotifications);
     await createRoom(finn, 'side');
     await openEntry(finn, 'general');
     await see(eve.page.locator('#presence-list').getByText('Finn', { exact: true }));
@@ -294,8 +276,8 @@ describe('mentions', () => {
 
 describe('reactions', () => {
   test('a reaction toggled by one shows with its count and highlight for the other', async () => {
-    const gia = await signIn(browser, one(), 'Gia');
-    const hal = await signIn(browser, two(), 'Hal');
+    const gia = await signIn(stage.browser, one(), 'Gia');
+    const hal = await signIn(stage.browser, two(), 'Hal');
     await createRoom(gia, 'reactions');
     await openEntry(hal, 'reactions');
     await gia.say('Shipped the release');
@@ -335,8 +317,8 @@ describe('reactions', () => {
 
 describe('read positions', () => {
   test('unread and mention counts are the same after a reload and in a second tab, and cleared in both when read in one', async () => {
-    const ivy = await signIn(browser, one(), 'Ivy');
-    const jon = await signIn(browser, two(), 'Jon');
+    const ivy = await signIn(stage.browser, one(), 'Ivy');
+    const jon = await signIn(stage.browser, two(), 'Jon');
     await createRoom(ivy, 'news');
     // Jon opens the empty room once (from then on its messages count for him), then goes back.
     await openEntry(jon, 'news');
@@ -377,8 +359,8 @@ describe('read positions', () => {
 
 describe('links', () => {
   test('an http(s) URL is a link that opens apart; HTML and javascript: stay text', async () => {
-    const kai = await signIn(browser, one(), 'Kai');
-    const lou = await signIn(browser, two(), 'Lou');
+    const kai = await signIn(stage.browser, one(), 'Kai');
+    const lou = await signIn(stage.browser, two(), 'Lou');
     const text = 'Docs: https://example.com/docs?page=2 and <b>x</b> javascript:alert(1) <a href="https://evil.example">y</a>';
     await kai.say(text);
     await see(messageText(lou.page, text));

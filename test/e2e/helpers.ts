@@ -119,6 +119,46 @@ export async function startCluster(
   };
 }
 
+/**
+ * Registers this file's hooks for the usual stage: one FerretDB, one Chromium and two
+ * replicas joined by Redis (`startCluster`). The returned object works once the tests run.
+ */
+export function useTwoReplicas(options: { env?: Record<string, string> } = {}): {
+  readonly browser: Browser;
+  readonly cluster: Cluster;
+  one(): Replica;
+  two(): Replica;
+} {
+  let ferret: FerretDB | undefined;
+  let browser: Browser | undefined;
+  let cluster: Cluster | undefined;
+  beforeAll(async () => {
+    [ferret, browser] = await Promise.all([startFerretDB(), launchBrowser()]);
+    cluster = await startCluster(ferret, 'redis', options);
+  });
+  // The replicas stop before the database they use.
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.close();
+    await ferret?.destroy();
+  });
+  const started = () => {
+    if (!cluster) throw new Error('the cluster is not started yet (use it inside a test)');
+    return cluster;
+  };
+  return {
+    get browser() {
+      if (!browser) throw new Error('the browser is not started yet (use it inside a test)');
+      return browser;
+    },
+    get cluster() {
+      return started();
+    },
+    one: () => started().replicas[0],
+    two: () => started().replicas[1],
+  };
+}
+
 export interface Person {
   name: string;
   context: BrowserContext;

@@ -36,7 +36,7 @@ export async function connect(
   return socket;
 }
 
-type AckOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]> extends [...unknown[], (res: infer R) => void]
+export type AckOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]> extends [...unknown[], (res: infer R) => void]
   ? R
   : never;
 
