@@ -72,14 +72,23 @@ export class MentionAutocomplete {
     this.input.removeAttribute('aria-activedescendant');
   }
 
+  /**
+   * The room's people changed: someone who arrives while `@` is being typed is offered at once
+   * (and someone who left is no longer), the highlighted person staying highlighted.
+   */
+  peopleChanged(): void {
+    if (document.activeElement !== this.input) return;
+    this.update(this.isOpen ? this.matches[this.active]?.id : undefined);
+  }
+
   /** Looks at what is typed before the caret and shows or hides the list. */
-  private update() {
+  private update(keepActiveId?: string) {
     const caret = this.input.selectionStart ?? this.input.value.length;
     this.query = this.input.selectionEnd === caret ? mentionQueryAt(this.input.value, caret) : null;
     if (this.query?.start !== this.dismissed) this.dismissed = null;
     this.matches = this.query && this.dismissed === null ? matchPeople(this.people(), this.query.query, this.meId()) : [];
     if (this.matches.length === 0) return this.close();
-    this.active = 0;
+    this.active = Math.max(0, this.matches.findIndex((user) => user.id === keepActiveId));
     this.render();
   }
 

@@ -50,7 +50,10 @@ export function startChat(initialUser: UserDTO): void {
       composer.settle((clientId) => conversation.view.hasClientId(clientId));
       markSeen();
     },
-    presenceChanged: () => renderPeople(),
+    presenceChanged: () => {
+      renderPeople();
+      composer.peopleChanged();
+    },
     missing: (roomId) => {
       if (localStorage.getItem(ROOM_KEY) === roomId) localStorage.removeItem(ROOM_KEY);
       const fallback = sidebar.fallback(DEFAULT_ROOM);

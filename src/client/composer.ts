@@ -73,6 +73,11 @@ export class Composer {
     this.flush();
   }
 
+  /** The room's people changed: the mention suggestions follow. */
+  peopleChanged(): void {
+    this.autocomplete.peopleChanged();
+  }
+
   /** Leaving a room (switching or disconnected): typing stops there. */
   leaving(): void {
     this.signal.stop();

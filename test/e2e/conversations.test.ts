@@ -221,7 +221,7 @@ describe('edits and deletes', () => {
 });
 
 describe('mentions', () => {
-  test('@ suggests the room’s people; the mention is highlighted, counted in another room and notified in a hidden tab', async () => {
+  test('@ suggests the room’s people as they come and go; the mention is highlighted, counted in another room and notified in a hidden tab', async () => {
     const eve = await signIn(stage.browser, one(), 'Eve');
     const finn = await signIn(stage.browser, two(), 'Finn', undefined, recordNotifications);
     await createRoom(finn, 'side');
@@ -234,6 +234,12 @@ describe('mentions', () => {
     await box.pressSequentially('Look @');
     await see(suggestions.getByRole('option', { name: 'Finn' }));
     expect(await suggestions.getByRole('option', { name: 'Eve' }).count()).toBe(0);
+    // The open list follows who comes and goes.
+    const gwen = await signIn(stage.browser, two(), 'Gwen');
+    await see(suggestions.getByRole('option', { name: 'Gwen' }));
+    await gwen.close();
+    await noLonger(suggestions.getByRole('option', { name: 'Gwen' }));
+    await see(suggestions.getByRole('option', { name: 'Finn' }));
     await box.press('Escape');
     await noLonger(suggestions);
     await box.fill('');
