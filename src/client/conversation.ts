@@ -34,6 +34,12 @@ export interface ConversationOptions {
  * catch-up of missed messages and changes), what people do to them (edit, delete, react),
  * who is in it and who is typing.
  */
+/** A catch-up answer, or an error when refused (the driver tries again later). */
+function accepted<T extends object>(res: Ack<T>): T {
+  if (!res.ok) throw new Error(res.error.message);
+  return res;
+}
+
 export class Conversation {
   room: RoomDTO | null = null;
   /** The socket is in the room now (false while joining and disconnected). */
@@ -58,13 +64,7 @@ export class Conversation {
     // Catch-up from the store whenever live delivery may have missed something (README: "Delivery guarantees").
     this.sync = new RoomSync({
       fetchSince: (roomId, afterSeq) =>
-        socket
-          .timeout(ACK_TIMEOUT_MS)
-          .emitWithAck('message:since', { roomId, afterSeq })
-          .then((res) => {
-            if (!res.ok) throw new Error(res.error.message);
-            return res;
-          }),
+        socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:since', { roomId, afterSeq }).then(accepted),
       onAdded: (roomId, added) => {
         if (roomId !== this.room?.id) return;
         this.view.merge(added);
@@ -75,13 +75,7 @@ export class Conversation {
     // The same for edits, deletes and reactions, by the room's change numbers.
     this.changes = new ChangeSync({
       fetchChanges: (roomId, fromRev) =>
-        socket
-          .timeout(ACK_TIMEOUT_MS)
-          .emitWithAck('message:changes', { roomId, fromRev })
-          .then((res) => {
-            if (!res.ok) throw new Error(res.error.message);
-            return res;
-          }),
+        socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:changes', { roomId, fromRev }).then(accepted),
       onChanged: (roomId, messages) => {
         if (roomId === this.room?.id) this.replace(messages);
       },
