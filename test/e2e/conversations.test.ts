@@ -1,10 +1,10 @@
-import path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
   messageRow,
   messageText,
   noLonger,
   recordNotifications,
+  screenshot,
   see,
   setTabHidden,
   shownNotifications,
@@ -111,7 +111,8 @@ test('a rich conversation, as a screenshot for the README', async () => {
   await see(sidebarEntry(noah.page, 'Omar').locator('.unread-badge'));
   await see(sidebarEntry(noah.page, 'Maya').locator('.unread-badge'));
   await noah.page.mouse.move(0, 0);
-  await noah.page.screenshot({ path: path.resolve(__dirname, '..', '..', 'docs', 'screenshot-conversations.png'), animations: 'disabled' });
+  // The README's docs/screenshot-conversations.png is a copy of it.
+  await screenshot(noah.page, 'conversations');
   await maya.close();
   await noah.close();
   await omar.close();
