@@ -29,17 +29,17 @@ export interface ConversationOptions {
   error(text: string): void;
 }
 
-/**
- * The open room or direct conversation: joining it, its messages (history pages, live ones,
- * catch-up of missed messages and changes), what people do to them (edit, delete, react),
- * who is in it and who is typing.
- */
 /** A catch-up answer, or an error when refused (the driver tries again later). */
 function accepted<T extends object>(res: Ack<T>): T {
   if (!res.ok) throw new Error(res.error.message);
   return res;
 }
 
+/**
+ * The open room or direct conversation: joining it, its messages (history pages, live ones,
+ * catch-up of missed messages and changes), what people do to them (edit, delete, react),
+ * who is in it and who is typing.
+ */
 export class Conversation {
   room: RoomDTO | null = null;
   /** The socket is in the room now (false while joining and disconnected). */
