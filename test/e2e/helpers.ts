@@ -125,7 +125,6 @@ export async function startCluster(
  */
 export function useTwoReplicas(options: { env?: Record<string, string> } = {}): {
   readonly browser: Browser;
-  readonly cluster: Cluster;
   one(): Replica;
   two(): Replica;
 } {
@@ -150,9 +149,6 @@ export function useTwoReplicas(options: { env?: Record<string, string> } = {}): 
     get browser() {
       if (!browser) throw new Error('the browser is not started yet (use it inside a test)');
       return browser;
-    },
-    get cluster() {
-      return started();
     },
     one: () => started().replicas[0],
     two: () => started().replicas[1],
